@@ -1,0 +1,100 @@
+"""Tokens: JWT pairs carrying the user's claims, and single-use signed tokens for email links."""
+
+import uuid
+
+from django.core import signing
+from django.db import transaction
+from django.utils.crypto import salted_hmac
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenBackendError, TokenError
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts import errors
+from accounts.models import User
+
+VERIFY_EMAIL = "verify-email"
+RESET_PASSWORD = "reset-password"
+
+
+def token_pair_for(user: User) -> dict[str, str]:
+    """A fresh refresh/access pair whose claims reflect the user as stored now."""
+    refresh = RefreshToken.for_user(user)
+    for claim, value in {
+        "email": user.email,
+        "role": user.role,
+        "plan": user.plan,
+        "ver": user.token_version,
+    }.items():
+        refresh[claim] = value
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def _fingerprint(user: User, purpose: str) -> str:
+    # The state a token is bound to: once it changes (email verified, password set) the token is spent.
+    state = {
+        VERIFY_EMAIL: f"{user.email}|{user.is_verified}",
+        RESET_PASSWORD: f"{user.password}|{user.token_version}|{user.is_active}",
+    }[purpose]
+    return salted_hmac(f"bazar.accounts.{purpose}", state).hexdigest()[:32]
+
+
+def _signer(purpose: str) -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=f"bazar.accounts.{purpose}", sep=".")
+
+
+def make_email_token(user: User, purpose: str) -> str:
+    """An opaque, URL-safe, expiring, single-use token for an email link."""
+    return _signer(purpose).sign_object({"u": str(user.pk), "f": _fingerprint(user, purpose)}, compress=True)
+
+
+def read_email_token(token: str, purpose: str, max_age: int) -> User:
+    """The user a token was made for, or ValidationError (token_expired / token_invalid)."""
+    try:
+        payload = _signer(purpose).unsign_object(str(token), max_age=max_age)
+    except signing.SignatureExpired as exc:
+        raise errors.token_expired() from exc
+    except (signing.BadSignature, ValueError, TypeError) as exc:
+        raise errors.token_invalid() from exc
+    if not isinstance(payload, dict):
+        raise errors.token_invalid()
+    user = User.objects.filter(pk=payload.get("u"), is_active=True).first() if _is_uuid(payload.get("u")) else None
+    if user is None or payload.get("f") != _fingerprint(user, purpose):
+        raise errors.token_invalid()
+    return user
+
+
+def _is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def refresh_rotate(raw_refresh: str) -> dict[str, str]:
+    """Trade a refresh token for a new pair and blacklist the old one. Reusing a rotated-out token is
+    treated as theft: every token of that user is revoked."""
+    from accounts.services import tokens_revoke_all
+
+    try:
+        payload = RefreshToken.get_token_backend().decode(raw_refresh, verify=True)
+    except TokenBackendError as exc:
+        raise InvalidToken("Token is invalid or expired.") from exc
+    user = User.objects.filter(pk=payload.get(api_settings.USER_ID_CLAIM)).first()
+    try:
+        old = RefreshToken(raw_refresh)
+    except TokenError as exc:
+        if user is not None and "blacklisted" in str(exc).lower():
+            tokens_revoke_all(user=user)
+        raise InvalidToken(str(exc)) from exc
+    if user is None or not user.is_active:
+        raise AuthenticationFailed("User not found or deactivated.", code="user_inactive")
+    if user.is_blocked:
+        raise AuthenticationFailed(errors.AccountBlocked.default_detail, code=errors.ACCOUNT_BLOCKED)
+    if old.payload.get("ver", 0) != user.token_version:
+        raise AuthenticationFailed("This token has been revoked.", code=errors.TOKEN_REVOKED)
+    with transaction.atomic():
+        _, spent_now = old.blacklist()
+    if not spent_now:  # a concurrent refresh spent the same token first
+        raise InvalidToken("Token is blacklisted")
+    return token_pair_for(user)

@@ -1,0 +1,211 @@
+from django.db.models import Q
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts import serializers, services, tokens
+from accounts.models import User
+from bazar.permissions import IsStaff
+from bazar.throttling import AuthScopedThrottle
+from organizations.models import Membership
+
+ACCEPTED = {"detail": "If an account matches, an email is on its way."}
+
+
+class PublicAuthView(APIView):
+    """Base of the public auth endpoints: no authentication, throttled per client address."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AuthScopedThrottle]
+
+
+class RegisterView(PublicAuthView):
+    throttle_scope = "auth_register"
+
+    @extend_schema(request=serializers.RegisterSerializer, responses={201: serializers.UserSerializer})
+    def post(self, request):
+        data = _valid(serializers.RegisterSerializer, request)
+        user = services.user_register(**data)
+        return Response(serializers.UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class LoginView(PublicAuthView):
+    throttle_scope = "auth_login"
+
+    @extend_schema(request=serializers.LoginSerializer, responses={200: serializers.LoginResponseSerializer})
+    def post(self, request):
+        data = _valid(serializers.LoginSerializer, request)
+        user = services.user_login(email=data["email"], password=data["password"], request=request)
+        return Response({**tokens.token_pair_for(user), "user": serializers.UserSerializer(user).data})
+
+
+class RefreshView(PublicAuthView):
+    throttle_scope = "auth_token"
+
+    @extend_schema(request=serializers.RefreshSerializer, responses={200: serializers.TokenPairSerializer})
+    def post(self, request):
+        data = _valid(serializers.RefreshSerializer, request)
+        return Response(tokens.refresh_rotate(data["refresh"]))
+
+
+class LogoutView(PublicAuthView):
+    throttle_scope = "auth_token"
+
+    @extend_schema(request=serializers.RefreshSerializer, responses={204: None})
+    def post(self, request):
+        data = _valid(serializers.RefreshSerializer, request)
+        try:
+            RefreshToken(data["refresh"]).blacklist()
+        except TokenError as exc:
+            raise InvalidToken(str(exc)) from exc
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class VerifyEmailView(PublicAuthView):
+    throttle_scope = "auth_email"
+
+    @extend_schema(request=serializers.TokenSerializer, responses={200: serializers.UserSerializer})
+    def post(self, request):
+        data = _valid(serializers.TokenSerializer, request)
+        user = services.email_verify(token=data["token"])
+        return Response(serializers.UserSerializer(user).data)
+
+
+class ResendVerificationView(PublicAuthView):
+    throttle_scope = "auth_email"
+
+    @extend_schema(request=serializers.EmailSerializer, responses={202: serializers.DetailSerializer})
+    def post(self, request):
+        data = _valid(serializers.EmailSerializer, request)
+        services.verification_resend(email=data["email"])
+        return Response(ACCEPTED, status=status.HTTP_202_ACCEPTED)
+
+
+class ForgotPasswordView(PublicAuthView):
+    throttle_scope = "auth_email"
+
+    @extend_schema(request=serializers.EmailSerializer, responses={202: serializers.DetailSerializer})
+    def post(self, request):
+        data = _valid(serializers.EmailSerializer, request)
+        services.password_reset_request(email=data["email"])
+        return Response(ACCEPTED, status=status.HTTP_202_ACCEPTED)
+
+
+class ResetPasswordView(PublicAuthView):
+    throttle_scope = "auth_email"
+
+    @extend_schema(request=serializers.ResetPasswordSerializer, responses={200: serializers.DetailSerializer})
+    def post(self, request):
+        data = _valid(serializers.ResetPasswordSerializer, request)
+        services.password_reset_confirm(token=data["token"], password=data["password"])
+        return Response({"detail": "Password has been reset. Log in with the new password."})
+
+
+class ChangePasswordView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=serializers.ChangePasswordSerializer, responses={200: serializers.TokenPairSerializer})
+    def post(self, request):
+        data = _valid(serializers.ChangePasswordSerializer, request)
+        user = services.password_change(user=request.user, **data)
+        # Every earlier token is revoked; this client gets a fresh pair so it stays logged in.
+        return Response(tokens.token_pair_for(user))
+
+
+def _valid(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class UserFilter(filters.FilterSet):
+    class Meta:
+        model = User
+        fields = ["role", "plan", "is_verified", "is_blocked", "is_active"]
+
+
+class UserViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    """Users. Staff see everyone; others see themselves and the people they share an organization with."""
+
+    serializer_class = serializers.UserSerializer
+    filterset_class = UserFilter
+    search_fields = ["email", "full_name"]
+    ordering_fields = ["created_at", "email", "full_name", "role", "plan"]
+    permission_classes_by_action = {
+        "create": [IsStaff],
+        "update": [IsStaff],
+        "partial_update": [IsStaff],
+        "destroy": [IsStaff],
+    }
+
+    def get_permissions(self):
+        classes = self.permission_classes_by_action.get(self.action, [IsAuthenticated])
+        return [permission() for permission in classes]
+
+    def get_queryset(self):
+        user = self.request.user
+        if user.is_staff:
+            return User.objects.all()
+        my_orgs = Membership.objects.filter(user=user).values("organization")
+        colleagues = Membership.objects.filter(organization__in=my_orgs).values("user")
+        return User.objects.filter(Q(pk=user.pk) | Q(pk__in=colleagues, is_active=True))
+
+    def get_serializer_class(self):
+        return {
+            "create": serializers.UserCreateSerializer,
+            "update": serializers.UserUpdateSerializer,
+            "partial_update": serializers.UserUpdateSerializer,
+        }.get(self.action, serializers.UserSerializer)
+
+    @extend_schema(request=serializers.UserCreateSerializer, responses={201: serializers.UserSerializer})
+    def create(self, request, *args, **kwargs):
+        data = _valid(serializers.UserCreateSerializer, request)
+        password = data.pop("password", None)
+        user = services.user_create(**data, password=password, actor=request.user)
+        return Response(serializers.UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.UserUpdateSerializer, responses={200: serializers.UserSerializer})
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        target = self.get_object()
+        serializer = serializers.UserUpdateSerializer(data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_update(user=target, actor=request.user, data=serializer.validated_data)
+        return Response(serializers.UserSerializer(user).data)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, *args, **kwargs):
+        services.user_deactivate(user=self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(methods=["GET"], responses={200: serializers.UserSerializer})
+    @extend_schema(
+        methods=["PATCH"], request=serializers.ProfileUpdateSerializer, responses={200: serializers.UserSerializer}
+    )
+    @extend_schema(methods=["DELETE"], responses={204: OpenApiResponse(description="Account deleted")})
+    @action(detail=False, methods=["get", "patch", "delete"], permission_classes=[IsAuthenticated])
+    def me(self, request):
+        """The caller's own account: read it, change the profile, or delete it."""
+        if request.method == "GET":
+            return Response(serializers.UserSerializer(request.user).data)
+        if request.method == "DELETE":
+            services.user_deactivate(user=request.user)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        serializer = serializers.ProfileUpdateSerializer(data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_update(user=request.user, actor=None, data=serializer.validated_data)
+        return Response(serializers.UserSerializer(user).data)
