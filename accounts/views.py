@@ -14,6 +14,7 @@ from accounts.models import User
 from bazar.permissions import IsStaff
 from bazar.throttling import AuthScopedThrottle
 from organizations.models import Membership
+from organizations.scoping import member_org_ids
 
 ACCEPTED = {"detail": "If an account matches, an email is on its way."}
 
@@ -160,8 +161,7 @@ class UserViewSet(
         user = self.request.user
         if user.is_staff:
             return User.objects.all()
-        my_orgs = Membership.objects.filter(user=user).values("organization")
-        colleagues = Membership.objects.filter(organization__in=my_orgs).values("user")
+        colleagues = Membership.objects.filter(organization__in=member_org_ids(user)).values("user")
         return User.objects.filter(Q(pk=user.pk) | Q(pk__in=colleagues, is_active=True))
 
     def get_serializer_class(self):
