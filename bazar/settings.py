@@ -82,6 +82,8 @@ TEMPLATES = [
 # No DATABASE_URL: an SQLite file in the project (the embedded default).
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    from psycopg_pool import ConnectionPool
+
     # psycopg 3's pool keeps connections warm; health checks make a PostgreSQL restart invisible.
     DATABASES["default"]["CONN_MAX_AGE"] = 0
     DATABASES["default"]["OPTIONS"] = {
@@ -89,7 +91,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
             "max_size": env.int("DB_POOL_MAX_SIZE", default=10),
             "timeout": env.int("DB_POOL_TIMEOUT", default=10),
-            "check": "psycopg_pool.ConnectionPool.check_connection",
+            # Test each connection as it leaves the pool, so a restarted server costs no failed request.
+            "check": ConnectionPool.check_connection,
         },
     }
     DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_bazar")}
