@@ -9,7 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts import emails, errors, tokens
+from accounts import emails, errors, lockout, tokens
 from accounts.models import User
 from accounts.roles import Plan, Role
 
@@ -81,14 +81,19 @@ def user_register(*, email: str, password: str, full_name: str = "") -> User:
 
 
 def user_login(*, email: str, password: str, request=None) -> User:
-    """The user for these credentials, or InvalidCredentials / AccountBlocked / EmailNotVerified."""
-    user = authenticate(request, email=normalize_email(email), password=password)
+    """The user for these credentials, or InvalidCredentials / AccountBlocked / EmailNotVerified; AccountLocked
+    once the account or the client address has failed too often (accounts/lockout.py)."""
+    email, address = normalize_email(email), lockout.client_address(request)
+    lockout.lockout_check(email=email, address=address)
+    user = authenticate(request, email=email, password=password)
     if user is None:
         # Blocked users fail authenticate(); tell them apart only once the password is known to be right.
         candidate = User.objects.filter(email__iexact=normalize_email(email), is_active=True, is_blocked=True).first()
         if candidate is not None and candidate.check_password(password):
             raise errors.AccountBlocked()
+        lockout.lockout_record_failure(email=email, address=address)
         raise errors.InvalidCredentials()
+    lockout.lockout_record_success(email=email)
     if settings.REQUIRE_EMAIL_VERIFICATION and not user.is_verified:
         raise errors.EmailNotVerified()
     return user

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_guid.middleware.guid_middleware",
+    "bazar.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -120,6 +121,11 @@ if REDIS_URL:
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "bazar"}}
+# "strict": the same store as "default", but failures raise instead of turning into misses, for the callers that
+# must know the cache is down (login lockout falls back to process memory, idempotency refuses to guess).
+CACHES["strict"] = dict(CACHES["default"])
+if REDIS_URL:
+    CACHES["strict"]["OPTIONS"] = {**CACHES["default"]["OPTIONS"], "IGNORE_EXCEPTIONS": False}
 
 # ---------------------------------------------------------------- auth
 AUTH_USER_MODEL = "accounts.User"
@@ -137,6 +143,12 @@ AUTH_PASSWORD_VALIDATORS = [
 REQUIRE_EMAIL_VERIFICATION = env.bool("REQUIRE_EMAIL_VERIFICATION", default=True)
 EMAIL_VERIFICATION_TIMEOUT = env.int("EMAIL_VERIFICATION_TIMEOUT", default=60 * 60 * 48)
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=60 * 60)
+# Login lockout (accounts/lockout.py): this many failures within the window lock the account, or the client
+# address, for the lockout duration.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_LIMIT_PER_ADDRESS = env.int("LOGIN_FAILURE_LIMIT_PER_ADDRESS", default=20)
+LOGIN_FAILURE_WINDOW = env.int("LOGIN_FAILURE_WINDOW", default=15 * 60)
+LOGIN_LOCKOUT_DURATION = env.int("LOGIN_LOCKOUT_DURATION", default=15 * 60)
 SUPERUSER_EMAIL = env.str("SUPERUSER_EMAIL", default="")
 SUPERUSER_PASSWORD = env.str("SUPERUSER_PASSWORD", default="")
 
@@ -225,6 +237,10 @@ SPECTACULAR_SETTINGS = {
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
 }
+# Idempotency-Key (bazar/idempotency.py): how long a first response is replayed, and how long a claimed key
+# stays "in progress" if its worker dies mid-request.
+IDEMPOTENCY_KEY_TTL = env.int("IDEMPOTENCY_KEY_TTL", default=24 * 3600)
+IDEMPOTENCY_LOCK_TIMEOUT = env.int("IDEMPOTENCY_LOCK_TIMEOUT", default=60)
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -276,6 +292,10 @@ FILE_ALLOWED_CONTENT_TYPES = env.list(
 )
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=2 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+# Whole-request caps checked on Content-Length before anything reads the body (bazar/middleware.py, JSON 413):
+# multipart requests may carry one upload plus its envelope, everything else the non-file cap.
+REQUEST_MAX_BODY_SIZE = env.int("REQUEST_MAX_BODY_SIZE", default=DATA_UPLOAD_MAX_MEMORY_SIZE)
+UPLOAD_MAX_BODY_SIZE = env.int("UPLOAD_MAX_BODY_SIZE", default=FILE_UPLOAD_MAX_SIZE + 1024 * 1024)
 
 # ---------------------------------------------------------------- assistant engine
 ASSISTANT_ENGINE = env.str("ASSISTANT_ENGINE", default="assistants.engines.local.LocalEngine")
