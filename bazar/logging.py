@@ -1,0 +1,190 @@
+"""Structured logs: a request id on every line, one line per request, and no secret ever written.
+
+Used by Django (settings.LOGGING) and by gunicorn (gunicorn.conf.py), so nothing here may need configured
+Django settings at import time.
+"""
+
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction
+from django.utils.decorators import sync_and_async_middleware
+from django.utils.functional import LazyObject, empty
+from django_guid.context import guid
+from pythonjsonlogger.json import JsonFormatter as BaseJsonFormatter
+
+REDACTED = "[REDACTED]"
+
+# A key whose value is never logged, wherever it appears (extra fields, dicts, "key=value" text).
+SENSITIVE_KEY = re.compile(
+    r"pass(word|wd|phrase)?|secret|token|authorization|cookie|api[-_]?key|credential|signature|csrf|session",
+    re.IGNORECASE,
+)
+_KEY = r"[\w-]*(?:password|passwd|secret|token|authorization|api[-_]?key|credential|signature)[\w-]*"
+_SCHEME = r"(?:(?i:bearer)|Basic)"  # HTTP auth schemes in front of a credential
+_TEXT_PATTERNS = [
+    # "Authorization: Bearer abc", "bearer abc", "Basic dXNlcjpwYXNz"
+    (re.compile(rf"\b({_SCHEME})\s+[\w.~+/=-]+"), rf"\1 {REDACTED}"),
+    # A JWT anywhere (header.payload.signature, base64url).
+    (re.compile(r"\beyJ[\w-]*\.[\w-]+\.[\w-]*"), REDACTED),
+    # password=…, "refresh_token": "…", 'new_password': '…', ?token=… in a query string.
+    (
+        re.compile(
+            rf"""(?P<key>{_KEY})(?P<sep>["']?\s*[:=]\s*["']?)"""
+            rf"""(?!{_SCHEME}\s|\[REDACTED)(?P<value>[^\s&"',;)}}\]]+)""",
+            re.IGNORECASE,
+        ),
+        rf"\g<key>\g<sep>{REDACTED}",
+    ),
+]
+
+
+def redact_text(text: str) -> str:
+    """The text with bearer tokens, JWTs and sensitive key=value pairs masked."""
+    for pattern, replacement in _TEXT_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def redact(value: Any, key: str = "") -> Any:
+    """A copy of a log value with sensitive keys masked and strings scrubbed, recursively."""
+    if key and SENSITIVE_KEY.search(key) and value not in (None, ""):
+        return REDACTED
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, Mapping):
+        return {k: redact(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [redact(v) for v in value]
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    return redact_text(str(value))
+
+
+# ---------------------------------------------------------------- filters
+class RequestContextFilter(logging.Filter):
+    """Puts the current request id (django-guid) and `user_id` on every record, None outside a request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "request_id", None) is None:
+            record.request_id = guid.get()
+        if not hasattr(record, "user_id"):
+            record.user_id = None
+        return True
+
+
+class GunicornAccessFilter(logging.Filter):
+    """Turns gunicorn's access-log atoms into the same fields the request line of Django carries."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        atoms = record.args
+        if isinstance(atoms, Mapping):
+            # gunicorn's atoms dict answers "-" for anything missing, so index it rather than .get() it.
+            request_id = atoms["{x-request-id}o"]
+            record.request_id = None if request_id == "-" else request_id
+            record.method = atoms["m"]
+            record.path = atoms["U"]
+            record.status = int(atoms["s"]) if str(atoms["s"]).isdigit() else atoms["s"]
+            record.duration_ms = atoms["M"]
+            record.remote_addr = atoms["h"]
+        return True
+
+
+# ---------------------------------------------------------------- formatters
+class JsonFormatter(BaseJsonFormatter):
+    """One JSON object per line: time, level, logger, message, request_id, user_id, then any extra field.
+
+    Every value goes through `redact`, so a secret passed by mistake is masked, not written.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("fmt", "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s")
+        kwargs.setdefault("rename_fields", {"asctime": "time", "levelname": "level", "name": "logger"})
+        super().__init__(*args, **kwargs)
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds")
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        # Django's own records carry the request object; its repr adds nothing the line lacks.
+        log_data.pop("request", None)
+        return {key: redact(value, key) for key, value in log_data.items()}
+
+
+class TextFormatter(logging.Formatter):
+    """Readable lines for development, scrubbed like the JSON ones."""
+
+    def __init__(self, fmt: str | None = None, *args, **kwargs):
+        super().__init__(fmt or "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s", *args, **kwargs)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact_text(super().format(record))
+
+
+# ---------------------------------------------------------------- the request line
+request_logger = logging.getLogger("bazar.request")
+
+
+def _user_id(request) -> str | None:
+    """The authenticated user's id if the request already resolved it; never triggers a query."""
+    # DRF's authentication stores the user on the Django request; the session user stays a lazy object
+    # until something asks for it, and logging must not be what makes it hit the database.
+    user = request.__dict__.get("user")
+    if isinstance(user, LazyObject):
+        user = user._wrapped
+        if user is empty:
+            return None
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return str(user.pk)
+
+
+def _log_request(request, response, started: float) -> None:
+    status = response.status_code
+    level = logging.ERROR if status >= 500 else logging.WARNING if status >= 400 else logging.INFO
+    duration_ms = round((time.perf_counter() - started) * 1000, 2)
+    # request.path, never the query string: tokens travel there in some clients.
+    request_logger.log(
+        level,
+        "%s %s %s %.0fms",
+        request.method,
+        request.path,
+        status,
+        duration_ms,
+        extra={
+            "request_id": guid.get(),
+            "user_id": _user_id(request),
+            "method": request.method,
+            "path": request.path,
+            "status": status,
+            "duration_ms": duration_ms,
+        },
+    )
+    # The id belongs to this request only; a thread's later lines (worker, timers) must not inherit it.
+    guid.set(None)
+
+
+@sync_and_async_middleware
+def request_log_middleware(get_response: Callable) -> Callable:
+    """Logs exactly one line per request; goes first in MIDDLEWARE so redirects and errors are counted."""
+    if iscoroutinefunction(get_response):
+
+        async def middleware(request):
+            started = time.perf_counter()
+            response = await get_response(request)
+            _log_request(request, response, started)
+            return response
+
+    else:
+
+        def middleware(request):
+            started = time.perf_counter()
+            response = get_response(request)
+            _log_request(request, response, started)
+            return response
+
+    return middleware
