@@ -4,7 +4,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -46,6 +48,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "bazar.logging.request_log_middleware",
     "django_guid.middleware.guid_middleware",
     "bazar.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -303,6 +306,9 @@ OPENAI_BASE_URL = env.str("OPENAI_BASE_URL", default="https://api.openai.com/v1"
 OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
 OPENAI_MODEL = env.str("OPENAI_MODEL", default="gpt-4o-mini")
 OPENAI_TIMEOUT = env.float("OPENAI_TIMEOUT", default=60.0)
+# What a run gives the engine: the thread's latest messages, and at most this many characters of attached text files.
+ASSISTANT_CONTEXT_MESSAGES = env.int("ASSISTANT_CONTEXT_MESSAGES", default=50)
+ASSISTANT_FILE_TEXT_MAX_CHARS = env.int("ASSISTANT_FILE_TEXT_MAX_CHARS", default=100_000)
 
 # ---------------------------------------------------------------- tasks and email
 TASKS = {
@@ -334,24 +340,46 @@ MAILERS = {
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Bazar <no-reply@bazar.local>")
 
 # ---------------------------------------------------------------- security
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("SECURE_PROXY_SSL", default=False) else None
+# Secure by default when DEBUG is off; `manage.py check --deploy --fail-level WARNING` stays clean.
+# Behind a proxy that terminates TLS: SECURE_PROXY_SSL=true, and the header it sets (X-Forwarded-Proto: https).
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + env.str("SECURE_PROXY_SSL_HEADER_NAME", default="X-Forwarded-Proto").upper().replace("-", "_"), "https")
+    if env.bool("SECURE_PROXY_SSL", default=False)
+    else None
+)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Container health checks speak plain HTTP to the app itself.
 SECURE_REDIRECT_EXEMPT = [r"^api/v1/health/$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Django's own Content-Security-Policy. The admin and the API docs (sidecar files, served from /static/) load
+# only same-origin scripts; inline style attributes stay allowed for the admin widgets and Swagger UI.
 SECURE_CSP = {
-    "default-src": ["'self'"],
-    "img-src": ["'self'", "data:"],
-    "style-src": ["'self'", "'unsafe-inline'"],
-    "script-src": ["'self'"],
-    "frame-ancestors": ["'none'"],
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF, CSP.UNSAFE_INLINE],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF, "data:"],
+    "worker-src": [CSP.SELF, "blob:"],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
 }
+# CORS (django-cors-headers): only the API, only the origins in CORS_ALLOWED_ORIGINS. Tokens travel in the
+# Authorization header, never in cookies, so credentials stay off.
+CORS_URLS_REGEX = r"^/api/.*$"
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_HEADERS = (*cors_default_headers, "idempotency-key", "x-request-id")
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After"]
 
 # ---------------------------------------------------------------- i18n
 LANGUAGE_CODE = "en-us"
@@ -360,27 +388,36 @@ USE_I18N = True
 USE_TZ = True
 
 # ---------------------------------------------------------------- logging
-DJANGO_GUID = {"GUID_HEADER_NAME": "X-Request-ID", "VALIDATE_GUID": False, "RETURN_HEADER": True}
-LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# Every request gets an id: the caller's X-Request-ID when it is a UUID (a proxy's, a client's), a fresh one
+# otherwise. It is echoed in the response, carried by every log line, and by gunicorn's access line.
+DJANGO_GUID = {"GUID_HEADER_NAME": "X-Request-ID", "VALIDATE_GUID": True, "RETURN_HEADER": True, "EXPOSE_HEADER": False}
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+# json: one JSON object per line (production); text: readable lines (development). Both are redacted.
 LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "django_guid.log_filters.CorrelationId", "correlation_id_field": "request_id"}},
+    "filters": {"request_context": {"()": "bazar.logging.RequestContextFilter"}},
     "formatters": {
-        "text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "format": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        },
+        "text": {"()": "bazar.logging.TextFormatter"},
+        "json": {"()": "bazar.logging.JsonFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]},
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_context"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
-        "django_guid": {"level": "WARNING"},
+        # Replaces Django's default handlers (console in DEBUG, mail_admins) with the one console handler.
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        # bazar.request writes the one line per request; Django would add a second one for every 4xx.
+        "django.request": {"level": "ERROR"},
+        # runserver's own access line repeats the request line.
+        "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "django_guid": {"level": "ERROR"},
     },
 }
