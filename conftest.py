@@ -13,6 +13,9 @@ def _fast_and_isolated(settings):
     # A fast hasher keeps the suite quick; Argon2 stays the production default.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = settings.BASE_DIR / ".pytest-media"
+    # Pages that link static files (the admin) need no collectstatic manifest; production keeps whitenoise's.
+    static_storage = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    settings.STORAGES = {**settings.STORAGES, "staticfiles": static_storage}
 
 
 @pytest.fixture(autouse=True)

@@ -163,6 +163,20 @@ def password_change(*, user: User, current_password: str, new_password: str) -> 
     return user
 
 
+@transaction.atomic
+def user_set_password(*, user: User, password: str | None, actor: User | None = None) -> User:
+    """Staff set a password (None disables password login); tokens issued before stop working."""
+    _check_actor_may_manage(actor, user)
+    if password is None:
+        user.set_unusable_password()
+    else:
+        _validate_password(password, user)
+        user.set_password(password)
+    user.save(update_fields=["password", "updated_at"])
+    tokens_revoke_all(user=user)
+    return user
+
+
 PROFILE_FIELDS = frozenset({"full_name", "email"})
 
 
@@ -170,14 +184,17 @@ PROFILE_FIELDS = frozenset({"full_name", "email"})
 def user_update(*, user: User, actor: User | None, data: dict) -> User:
     """Update profile fields (and, for staff, plan/role/block). Rules on who may change what live here."""
     _check_actor_may_manage(actor, user)
-    if "email" in data and normalize_email(data["email"]) != user.email:
+    email_changed = "email" in data and normalize_email(data["email"]) != user.email
+    if email_changed:
         email = normalize_email(data["email"])
         _ensure_email_free(email, exclude=user)
         user.email, user.is_verified, user.verified_at = email, False, None
-        emails.send_verification_email.enqueue(str(user.pk))
     if "full_name" in data:
         user.full_name = data["full_name"]
     user.save()
+    if email_changed:
+        # After the save: the task reads the account, and must see the new, unverified address.
+        emails.send_verification_email.enqueue(str(user.pk))
     if "role" in data and data["role"] != user.role:
         user_set_role(user=user, role=data["role"], actor=actor)
     if "plan" in data and data["plan"] != user.plan:
