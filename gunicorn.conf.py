@@ -1,0 +1,94 @@
+"""gunicorn for Bazar's web tier: `gunicorn --config gunicorn.conf.py bazar.wsgi:application`.
+
+Everything comes from the environment, like Django's settings, so the same file serves the container and a
+plain virtualenv. Logs go to stdout in the format Django uses (LOG_FORMAT: json when DEBUG is off).
+"""
+
+import os
+from pathlib import Path
+
+import environ
+
+# Outside a container the settings come from .env like Django's do; the real environment wins.
+if (Path(__file__).resolve().parent / ".env").is_file():
+    environ.Env.read_env(Path(__file__).resolve().parent / ".env")
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    # The spellings django-environ reads as true.
+    return value.strip().lower() in {"true", "on", "ok", "y", "yes", "1"}
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+def _cpu_count() -> int:
+    # The CPUs this process may run on (cpuset-aware), not every CPU of the host.
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+# ---------------------------------------------------------------- server
+bind = [os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT') or '8000'}"]
+# One process per CPU, each with a few threads: requests mostly wait on PostgreSQL, Redis or the assistant
+# engine, and threads share one psycopg pool per process. WEB_CONCURRENCY overrides (the Heroku convention).
+workers = _env_int("WEB_CONCURRENCY", _cpu_count())
+worker_class = "gthread"
+threads = _env_int("GUNICORN_THREADS", 4)
+# A worker silent for this long is killed and replaced; a request may not run longer.
+timeout = _env_int("GUNICORN_TIMEOUT", 30)
+# On SIGTERM (a deploy, `docker compose stop`) running requests get this long to finish.
+graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
+# Recycle workers now and then so a slow leak never grows; the jitter keeps them from restarting together.
+max_requests = _env_int("GUNICORN_MAX_REQUESTS", 1000)
+max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 100)
+# Heartbeat files on tmpfs: a container's overlay filesystem can stall them into false worker timeouts.
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (tmpfs, not a temp file)
+# Proxies whose X-Forwarded-* headers gunicorn believes (comma-separated addresses, or * inside a private
+# network where only the proxy can reach the app). Django trusts them separately (SECURE_PROXY_SSL).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# The runtime control socket would live in $HOME, which the container user does not need to write.
+control_socket_disable = True
+
+# ---------------------------------------------------------------- logging
+DEBUG = _env_bool("DEBUG", default=False)
+LOG_FORMAT = os.environ.get("LOG_FORMAT") or ("text" if DEBUG else "json")
+loglevel = (os.environ.get("LOG_LEVEL") or "INFO").lower()
+errorlog = "-"
+# gunicorn's access line: the server's view of each request, with the id Django echoed in X-Request-ID.
+# Never the query string nor any request header, so no token can reach it. Django writes its own line per
+# request (bazar.request, with the user id); GUNICORN_ACCESS_LOG=false keeps only that one.
+accesslog = "-" if _env_bool("GUNICORN_ACCESS_LOG", default=True) else None
+access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "access_fields": {"()": "bazar.logging.GunicornAccessFilter"},
+        "request_context": {"()": "bazar.logging.RequestContextFilter"},
+    },
+    "formatters": {
+        "json": {"()": "bazar.logging.JsonFormatter"},
+        "text": {"()": "bazar.logging.TextFormatter"},
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+            "filters": ["access_fields", "request_context"],
+        },
+    },
+    "root": {"handlers": ["stdout"], "level": loglevel.upper()},
+    "loggers": {
+        "gunicorn.error": {"handlers": ["stdout"], "level": loglevel.upper(), "propagate": False},
+        "gunicorn.access": {"handlers": ["stdout"] if accesslog else [], "level": "INFO", "propagate": False},
+    },
+}
