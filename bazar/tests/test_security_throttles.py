@@ -1,0 +1,126 @@
+"""Abuse limits: throttles on the public auth endpoints and per-plan API rates, keyed on the real client address."""
+
+import pytest
+from django.urls import reverse
+from rest_framework.throttling import SimpleRateThrottle
+
+from accounts.tests.factories import UserFactory
+
+# Every public auth endpoint that sends mail or checks a secret, with a body that passes validation.
+PUBLIC_ENDPOINTS = {
+    "api:auth:register": ("auth_register", lambda n: {"email": f"new{n}@example.com", "password": "Zq8!long-enough"}),
+    "api:auth:verify": ("auth_email", lambda n: {"token": f"garbage-{n}"}),
+    "api:auth:verify-resend": ("auth_email", lambda n: {"email": f"someone{n}@example.com"}),
+    "api:auth:forgot-password": ("auth_email", lambda n: {"email": f"someone{n}@example.com"}),
+    "api:auth:reset-password": ("auth_email", lambda n: {"token": f"garbage-{n}", "password": "Zq8!long-enough"}),
+    "api:auth:login": ("auth_login", lambda n: {"email": f"someone{n}@example.com", "password": "wrong"}),
+}
+
+
+@pytest.fixture
+def low_rates(monkeypatch):
+    """Three requests a minute for every scope, so a test hits the limit quickly."""
+    for scope in SimpleRateThrottle.THROTTLE_RATES:
+        monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, scope, "3/min")
+
+
+@pytest.fixture
+def lenient_lockout(settings):
+    settings.LOGIN_FAILURE_LIMIT = settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS = 1000
+
+
+def _codes(response) -> list[str]:
+    return [error["code"] for error in response.json()["errors"]]
+
+
+@pytest.mark.parametrize("name", PUBLIC_ENDPOINTS)
+def test_public_auth_endpoint_throttles_per_address(api_client, db, low_rates, lenient_lockout, name):
+    _, body = PUBLIC_ENDPOINTS[name]
+    for n in range(3):
+        assert api_client.post(reverse(name), body(n), REMOTE_ADDR="203.0.113.1").status_code != 429
+
+    throttled = api_client.post(reverse(name), body(3), REMOTE_ADDR="203.0.113.1")
+    elsewhere = api_client.post(reverse(name), body(4), REMOTE_ADDR="203.0.113.2")
+
+    assert throttled.status_code == 429
+    assert _codes(throttled) == ["throttled"]
+    assert int(throttled["Retry-After"]) > 0
+    assert elsewhere.status_code != 429
+
+
+@pytest.mark.parametrize("name", PUBLIC_ENDPOINTS)
+def test_public_auth_throttle_ignores_forwarded_for_without_trusted_proxy(
+    api_client, db, low_rates, lenient_lockout, name
+):
+    _, body = PUBLIC_ENDPOINTS[name]
+    for n in range(3):
+        api_client.post(reverse(name), body(n), REMOTE_ADDR="203.0.113.1", HTTP_X_FORWARDED_FOR=f"10.9.9.{n}")
+
+    dodge = api_client.post(reverse(name), body(3), REMOTE_ADDR="203.0.113.1", HTTP_X_FORWARDED_FOR="10.1.2.3")
+
+    assert dodge.status_code == 429
+
+
+def test_public_auth_throttle_uses_proxy_appended_hop_behind_one_trusted_proxy(
+    api_client, db, low_rates, lenient_lockout, settings
+):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    url, proxy = reverse("api:auth:forgot-password"), "10.0.0.2"
+    for n in range(3):
+        # The client forges the left part; the trusted proxy appends the address it saw.
+        api_client.post(
+            url, {"email": "a@example.com"}, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=f"1.1.1.{n}, 198.51.100.7"
+        )
+
+    forged = api_client.post(
+        url, {"email": "a@example.com"}, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="8.8.8.8, 198.51.100.7"
+    )
+    other_client = api_client.post(
+        url, {"email": "a@example.com"}, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="198.51.100.8"
+    )
+
+    assert forged.status_code == 429
+    assert other_client.status_code == 202
+
+
+@pytest.mark.parametrize(
+    ("user_kwargs", "scope"),
+    [
+        ({"plan": "FREE"}, "plan_FREE"),
+        ({"plan": "PLUS"}, "plan_PLUS"),
+        ({"plan": "PREMIUM"}, "plan_PREMIUM"),
+        ({"role": "ADMIN"}, "plan_staff"),
+    ],
+)
+def test_api_rate_follows_the_plan(make_client, db, monkeypatch, user_kwargs, scope):
+    for other in SimpleRateThrottle.THROTTLE_RATES:
+        monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, other, "100/min")
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, scope, "2/min")
+    client = make_client(UserFactory(**user_kwargs))
+    url = reverse("api:user-me")
+
+    statuses = [client.get(url).status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 429]
+
+
+def test_api_rate_is_per_user_not_per_address(make_client, db, monkeypatch):
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "plan_FREE", "1/min")
+    first, second = make_client(UserFactory()), make_client(UserFactory())
+    url = reverse("api:user-me")
+
+    assert first.get(url, REMOTE_ADDR="203.0.113.1").status_code == 200
+    assert first.get(url, REMOTE_ADDR="203.0.113.99").status_code == 429
+    assert second.get(url, REMOTE_ADDR="203.0.113.1").status_code == 200
+
+
+def test_anonymous_api_rate_is_per_address(api_client, db, monkeypatch):
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "anon", "2/min")
+    url = reverse("schema")  # public, and under the default (plan) throttle
+
+    statuses = [
+        api_client.get(url, REMOTE_ADDR="203.0.113.1", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").status_code for n in range(3)
+    ]
+
+    assert statuses == [200, 200, 429]
+    assert api_client.get(url, REMOTE_ADDR="203.0.113.2").status_code == 200
