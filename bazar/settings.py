@@ -319,7 +319,8 @@ TASKS = {
     }
 }
 # EMAIL_URL (smtp+tls://user:pass@host:587, consolemail://, …) becomes Django 6.1's MAILERS.
-_email = env.email_url("EMAIL_URL", default="consolemail://")
+# Production default: SMTP on localhost, as Django's own; the console backend would print reset links to the log.
+_email = env.email_url("EMAIL_URL", default="consolemail://" if DEBUG else "smtp://localhost:25")
 _email_options = {
     "host": _email.get("EMAIL_HOST"),
     "port": _email.get("EMAIL_PORT"),
