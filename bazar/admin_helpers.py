@@ -9,12 +9,19 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
+from rest_framework.exceptions import APIException
 
 ACTION_FORM_TEMPLATE = "admin/bazar/action_form.html"
 
 
-def error_text(exc: ValidationError) -> str:
-    return " ".join(exc.messages)
+# What services raise when they refuse: Django's ValidationError (bad input), or a DRF error (e.g. 403).
+SERVICE_ERRORS = (ValidationError, APIException)
+
+
+def error_text(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(getattr(exc, "detail", exc))
 
 
 class ServiceErrorsMixin:
@@ -26,14 +33,14 @@ class ServiceErrorsMixin:
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except ValidationError as exc:
+        except SERVICE_ERRORS as exc:
             self.message_user(request, error_text(exc), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
     def delete_view(self, request, object_id, extra_context=None):
         try:
             return super().delete_view(request, object_id, extra_context)
-        except ValidationError as exc:
+        except SERVICE_ERRORS as exc:
             self.message_user(request, error_text(exc), messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
@@ -54,7 +61,7 @@ def apply_to_each(
         if reason is None:
             try:
                 service(obj)
-            except ValidationError as exc:
+            except SERVICE_ERRORS as exc:
                 reason = error_text(exc)
         if reason is None:
             count += 1
