@@ -4,11 +4,17 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from accounts.views import UserViewSet
+from assistants.views import AssistantViewSet, FileViewSet, MessageViewSet, RunViewSet, ThreadViewSet
 from bazar.health import health
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("users", UserViewSet, basename="user")
+router.register("assistants", AssistantViewSet, basename="assistant")
+router.register("threads", ThreadViewSet, basename="thread")
+router.register(r"threads/(?P<thread_pk>[^/.]+)/messages", MessageViewSet, basename="thread-message")
+router.register(r"threads/(?P<thread_pk>[^/.]+)/runs", RunViewSet, basename="thread-run")
+router.register("files", FileViewSet, basename="file")
 
 app_name = "api"
 

@@ -15,3 +15,10 @@ class CreatedCursorPagination(pagination.CursorPagination):
     ordering = ("created_at", "id")
     page_size_query_param = "page_size"
     max_page_size = settings.MAX_PAGE_SIZE
+
+    def get_ordering(self, request, queryset, view):
+        ordering = super().get_ordering(request, queryset, view)
+        # `?ordering=-created_at` keeps the id tie-breaker, in the same direction, so equal times stay ordered.
+        if len(ordering) == 1 and ordering[0].lstrip("-") == "created_at":
+            ordering = (ordering[0], ordering[0].replace("created_at", "id"))
+        return ordering

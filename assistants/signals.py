@@ -1,0 +1,26 @@
+"""Storage housekeeping: a File's bytes leave storage once its row's deletion is committed, however the row
+went (the service, the admin, a cascade from its organization)."""
+
+import logging
+from functools import partial
+
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
+
+from assistants.models import File
+
+logger = logging.getLogger(__name__)
+
+
+def _delete_bytes(path: str) -> None:
+    try:
+        default_storage.delete(path)
+    except Exception:  # any storage backend's error: the row is gone either way, so log and go on
+        logger.exception("Could not delete stored bytes at %s", path)
+
+
+@receiver(post_delete, sender=File, dispatch_uid="assistants.file_bytes_delete")
+def file_bytes_delete(sender, instance: File, using: str, **kwargs) -> None:
+    transaction.on_commit(partial(_delete_bytes, instance.storage_path), using=using)

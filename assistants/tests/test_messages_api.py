@@ -1,0 +1,185 @@
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from assistants import errors
+from assistants.models import Message, MessageRole
+from assistants.tests.conftest import KINDS, STAFF_KINDS
+from assistants.tests.factories import MessageFactory, ThreadFactory, make_file
+
+
+def url(thread) -> str:
+    return reverse("api:thread-message-list", kwargs={"thread_pk": thread.pk})
+
+
+def seed(thread, count: int) -> list[Message]:
+    """`count` messages one second apart, oldest first."""
+    start = timezone.now() - timedelta(days=1)
+    return Message.objects.bulk_create(
+        Message(thread=thread, content=f"m{i}", created_at=start + timedelta(seconds=i)) for i in range(count)
+    )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_message_owner_posts_and_reads_user_messages(kind, make_user, make_client):
+    user = make_user(kind)
+    thread = ThreadFactory(owner=user)
+    client = make_client(user)
+
+    posted = client.post(url(thread), {"content": "Hello there"})
+    listed = client.get(url(thread))
+
+    assert posted.status_code == 201, posted.json()
+    assert (posted.json()["role"], posted.json()["content"], posted.json()["file_ids"]) == ("user", "Hello there", [])
+    assert [m["content"] for m in listed.json()["results"]] == ["Hello there"]
+
+
+@pytest.mark.parametrize("role", [MessageRole.ASSISTANT, MessageRole.SYSTEM])
+@pytest.mark.parametrize("kind", ["FREE", "PLUS", "PREMIUM"])
+def test_message_non_user_roles_are_refused_to_non_staff(kind, role, make_user, make_client):
+    user = make_user(kind)
+    thread = ThreadFactory(owner=user)
+
+    response = make_client(user).post(url(thread), {"content": "I am the assistant now", "role": role})
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == errors.ROLE_NOT_ALLOWED
+    assert not Message.objects.exists()
+
+
+@pytest.mark.parametrize("kind", STAFF_KINDS)
+def test_message_staff_may_post_system_and_assistant_messages(kind, make_user, make_client):
+    thread = ThreadFactory()
+    client = make_client(make_user(kind))
+
+    for role in (MessageRole.SYSTEM, MessageRole.ASSISTANT):
+        assert client.post(url(thread), {"content": "seeded", "role": role}).status_code == 201
+    assert set(Message.objects.values_list("role", flat=True)) == {"system", "assistant"}
+
+
+def test_message_refuses_an_unknown_role_and_empty_content(free_user, make_client):
+    thread = ThreadFactory(owner=free_user)
+    client = make_client(free_user)
+
+    assert client.post(url(thread), {"content": "x", "role": "wizard"}).json()["errors"][0]["code"] == "invalid_choice"
+    assert client.post(url(thread), {"content": ""}).json()["errors"][0]["code"] == "blank"
+
+
+def test_message_of_another_users_thread_is_not_found(premium_user, make_client):
+    other = ThreadFactory()
+    MessageFactory(thread=other)
+    client = make_client(premium_user)
+
+    assert client.get(url(other)).status_code == 404
+    assert client.post(url(other), {"content": "hi"}).status_code == 404
+    assert Message.objects.filter(thread=other).count() == 1
+
+
+def test_message_of_a_malformed_thread_id_is_not_found(free_user, make_client):
+    response = make_client(free_user).get("/api/v1/threads/not-a-uuid/messages/")
+
+    assert response.status_code == 404
+
+
+def test_message_attaches_files_of_the_callers_organizations(premium_user, make_client, join, org):
+    join(premium_user, org)
+    thread = ThreadFactory(owner=premium_user)
+    file = make_file(organization=org, uploaded_by=premium_user)
+
+    response = make_client(premium_user).post(url(thread), {"content": "see file", "file_ids": [str(file.pk)]})
+
+    assert response.status_code == 201
+    assert response.json()["file_ids"] == [str(file.pk)]
+    assert list(Message.objects.get().files.all()) == [file]
+
+
+def test_message_refuses_files_outside_the_callers_organizations(premium_user, staff_admin, make_client, other_org):
+    thread = ThreadFactory(owner=premium_user)
+    theirs = make_file(organization=other_org, uploaded_by=staff_admin)
+
+    response = make_client(premium_user).post(url(thread), {"content": "x", "file_ids": [str(theirs.pk)]})
+
+    assert response.status_code == 400
+    assert (response.json()["errors"][0]["attr"], response.json()["errors"][0]["code"]) == (
+        "file_ids",
+        "does_not_exist",
+    )
+    assert not Message.objects.exists()
+
+
+def test_message_list_is_oldest_first_and_cursor_pages_cover_every_message_once(free_user, make_client):
+    thread = ThreadFactory(owner=free_user)
+    seeded = seed(thread, 45)
+    client = make_client(free_user)
+
+    seen, next_url = [], url(thread) + "?page_size=20"
+    while next_url:
+        page = client.get(next_url).json()
+        assert "count" not in page
+        seen += [m["content"] for m in page["results"]]
+        next_url = page["next"]
+
+    assert seen == [m.content for m in seeded]
+
+
+def test_message_list_can_run_newest_first(free_user, make_client):
+    thread = ThreadFactory(owner=free_user)
+    seeded = seed(thread, 5)
+
+    page = make_client(free_user).get(url(thread), {"ordering": "-created_at", "page_size": 3}).json()
+
+    assert [m["content"] for m in page["results"]] == [m.content for m in reversed(seeded)][:3]
+
+
+def test_message_list_keeps_order_when_times_are_equal(free_user, make_client):
+    thread = ThreadFactory(owner=free_user)
+    now = timezone.now()
+    same_time = Message.objects.bulk_create(Message(thread=thread, content=f"t{i}", created_at=now) for i in range(7))
+    client = make_client(free_user)
+
+    seen, next_url = [], url(thread) + "?page_size=3"
+    while next_url:
+        page = client.get(next_url).json()
+        seen += [m["id"] for m in page["results"]]
+        next_url = page["next"]
+
+    assert seen == sorted(str(m.pk) for m in same_time)
+
+
+def test_message_page_size_is_capped_at_100(free_user, make_client):
+    thread = ThreadFactory(owner=free_user)
+    seed(thread, 120)
+
+    page = make_client(free_user).get(url(thread), {"page_size": 500}).json()
+
+    assert len(page["results"]) == 100
+
+
+def test_message_list_filters_by_role(free_user, make_client):
+    thread = ThreadFactory(owner=free_user)
+    MessageFactory(thread=thread, role=MessageRole.USER)
+    MessageFactory(thread=thread, role=MessageRole.ASSISTANT)
+
+    page = make_client(free_user).get(url(thread), {"role": "assistant"}).json()
+
+    assert [m["role"] for m in page["results"]] == ["assistant"]
+
+
+def test_message_list_query_count_does_not_grow_with_rows(
+    premium_user, make_client, join, org, django_assert_num_queries
+):
+    join(premium_user, org)
+    thread = ThreadFactory(owner=premium_user)
+    file = make_file(organization=org, uploaded_by=premium_user)
+    client = make_client(premium_user)
+    MessageFactory(thread=thread).files.add(file)
+    with django_assert_num_queries(4) as one:  # user, thread, page, files of the page
+        assert len(client.get(url(thread), {"page_size": 100}).json()["results"]) == 1
+    for message in MessageFactory.create_batch(49, thread=thread):
+        message.files.add(file)
+    with django_assert_num_queries(len(one.captured_queries)):
+        page = client.get(url(thread), {"page_size": 100}).json()
+    assert len(page["results"]) == 50
+    assert all(m["file_ids"] == [str(file.pk)] for m in page["results"])

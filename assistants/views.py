@@ -1,0 +1,221 @@
+from django.core.files.storage import default_storage
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.generics import get_object_or_404
+from rest_framework.permissions import SAFE_METHODS, IsAuthenticated
+from rest_framework.response import Response
+
+from accounts.roles import Plan
+from assistants import errors, serializers, services
+from assistants.filters import AssistantFilter, FileFilter, MessageFilter, RunFilter, ThreadFilter
+from assistants.models import Message, Run, Thread
+from assistants.scoping import assistants_for, files_for, threads_for
+from bazar.pagination import CreatedCursorPagination
+from bazar.permissions import IsStaff, PlanRequired
+
+
+class AssistantViewSet(viewsets.ModelViewSet):
+    """Assistants: everyone reads those in scope (platform-wide and their organizations'); staff write."""
+
+    serializer_class = serializers.AssistantSerializer
+    filterset_class = AssistantFilter
+    search_fields = ["name", "description"]
+    ordering_fields = ["created_at", "updated_at", "name"]
+
+    def get_permissions(self):
+        return [IsAuthenticated()] if self.request.method in SAFE_METHODS else [IsStaff()]
+
+    def get_queryset(self):
+        return assistants_for(self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.save(created_by=self.request.user)
+
+    def perform_destroy(self, instance):
+        services.assistant_delete(assistant=instance)
+
+
+class ThreadViewSet(viewsets.ModelViewSet):
+    """Conversation threads: each user has their own; staff see all."""
+
+    filterset_class = ThreadFilter
+    search_fields = ["title"]
+    ordering_fields = ["created_at", "updated_at", "title"]
+
+    def get_queryset(self):
+        return threads_for(self.request.user)
+
+    def get_serializer_class(self):
+        return {
+            "create": serializers.ThreadCreateSerializer,
+            "update": serializers.ThreadUpdateSerializer,
+            "partial_update": serializers.ThreadUpdateSerializer,
+        }.get(self.action, serializers.ThreadSerializer)
+
+    @extend_schema(request=serializers.ThreadCreateSerializer, responses={201: serializers.ThreadSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        thread = services.thread_create(owner=request.user, **serializer.validated_data)
+        return Response(serializers.ThreadSerializer(thread).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.ThreadUpdateSerializer, responses={200: serializers.ThreadSerializer})
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        thread = self.get_object()
+        serializer = serializers.ThreadUpdateSerializer(thread, data=request.data, partial=partial)
+        serializer.is_valid(raise_exception=True)
+        serializer.save()
+        return Response(serializers.ThreadSerializer(thread).data)
+
+
+_THREAD_PK = OpenApiParameter("thread_pk", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The thread.")
+
+
+class ThreadChildViewSet(viewsets.GenericViewSet):
+    """Base of the views under threads/{thread_pk}/: the thread is looked up in the caller's scope first."""
+
+    pagination_class = CreatedCursorPagination
+    ordering_fields = ["created_at"]
+
+    def get_thread(self) -> Thread:
+        if not hasattr(self, "_thread"):
+            self._thread = get_object_or_404(
+                threads_for(self.request.user).select_related("assistant"), pk=self.kwargs["thread_pk"]
+            )
+        return self._thread
+
+
+@extend_schema_view(list=extend_schema(parameters=[_THREAD_PK]), create=extend_schema(parameters=[_THREAD_PK]))
+class MessageViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, ThreadChildViewSet):
+    """A thread's messages, oldest first, cursor-paginated on (created_at, id)."""
+
+    filterset_class = MessageFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Message.objects.none()
+        return Message.objects.filter(thread=self.get_thread()).prefetch_related("files")
+
+    def get_serializer_class(self):
+        return serializers.MessageCreateSerializer if self.action == "create" else serializers.MessageSerializer
+
+    @extend_schema(request=serializers.MessageCreateSerializer, responses={201: serializers.MessageSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = serializers.MessageCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        message = services.message_create(thread=self.get_thread(), author=request.user, **serializer.validated_data)
+        return Response(serializers.MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    list=extend_schema(parameters=[_THREAD_PK]),
+    create=extend_schema(parameters=[_THREAD_PK]),
+    retrieve=extend_schema(parameters=[_THREAD_PK]),
+    cancel=extend_schema(parameters=[_THREAD_PK]),
+)
+class RunViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin, ThreadChildViewSet):
+    """A thread's runs. Starting (executing) and cancelling one needs PLUS or above."""
+
+    serializer_class = serializers.RunSerializer
+    filterset_class = RunFilter
+    permission_classes = [IsAuthenticated, PlanRequired]
+    required_plan = {"create": Plan.PLUS, "cancel": Plan.PLUS}
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Run.objects.none()
+        return Run.objects.filter(thread=self.get_thread()).prefetch_related("files")
+
+    @extend_schema(request=serializers.RunCreateSerializer, responses={201: serializers.RunSerializer})
+    def create(self, request, *args, **kwargs):
+        serializer = serializers.RunCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        run = services.run_start(thread=self.get_thread(), user=request.user, **serializer.validated_data)
+        # With the immediate task backend the run has already finished: answer with its current state.
+        run = self.get_queryset().get(pk=run.pk)
+        return Response(self.get_serializer(run).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None, responses={200: serializers.RunSerializer})
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, *args, **kwargs):
+        run = services.run_cancel(run=self.get_object())
+        return Response(self.get_serializer(self.get_queryset().get(pk=run.pk)).data)
+
+
+class FileViewSet(viewsets.ModelViewSet):
+    """Files of the caller's organizations: members read and download; PREMIUM (and staff) upload, rename and
+    delete. Bytes are only ever served through files/{id}/content/."""
+
+    filterset_class = FileFilter
+    search_fields = ["original_name"]
+    ordering_fields = ["created_at", "original_name", "size"]
+    permission_classes = [IsAuthenticated, PlanRequired]
+    required_plan = {
+        "create": Plan.PREMIUM,
+        "update": Plan.PREMIUM,
+        "partial_update": Plan.PREMIUM,
+        "destroy": Plan.PREMIUM,
+    }
+
+    def get_queryset(self):
+        return files_for(self.request.user)
+
+    def get_serializer_class(self):
+        return {
+            "create": serializers.FileUploadSerializer,
+            "update": serializers.FileRenameSerializer,
+            "partial_update": serializers.FileRenameSerializer,
+        }.get(self.action, serializers.FileSerializer)
+
+    def perform_content_negotiation(self, request, force=False):
+        # A download answers whatever the client accepts; its errors still come as JSON.
+        return super().perform_content_negotiation(request, force=force or self.action == "content")
+
+    @extend_schema(request=serializers.FileUploadSerializer, responses={201: serializers.FileSerializer})
+    def create(self, request, *args, **kwargs):
+        # Bodies far over the limit never get here: bazar.middleware answers them 413 unread.
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        file = services.file_create(
+            organization=serializer.validated_data["organization"],
+            uploaded_by=request.user,
+            upload=serializer.validated_data["file"],
+        )
+        return Response(
+            serializers.FileSerializer(file, context=self.get_serializer_context()).data,
+            status=status.HTTP_201_CREATED,
+        )
+
+    @extend_schema(request=serializers.FileRenameSerializer, responses={200: serializers.FileSerializer})
+    def update(self, request, *args, **kwargs):
+        file = self.get_object()
+        serializer = serializers.FileRenameSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        file = services.file_rename(file=file, original_name=serializer.validated_data["original_name"])
+        return Response(serializers.FileSerializer(file, context=self.get_serializer_context()).data)
+
+    def perform_destroy(self, instance):
+        services.file_delete(file=instance)
+
+    @extend_schema(
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The stored bytes")
+        }
+    )
+    @action(detail=True, methods=["get"])
+    def content(self, request, *args, **kwargs):
+        """The stored bytes, streamed as an attachment with the type sniffed at upload."""
+        file = self.get_object()
+        try:
+            handle = default_storage.open(file.storage_path, "rb")
+        except OSError:
+            raise errors.FileContentMissing() from None
+        response = FileResponse(handle, as_attachment=True, filename=file.original_name, content_type=file.content_type)
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, no-store"
+        response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        return response
