@@ -79,3 +79,8 @@ db-sql: db-show ## Alias of db-show
 db-reset: venv ## Roll every app back to zero and migrate again (destroys data)
 	for app in assistants organizations accounts; do $(MANAGE) migrate $$app zero --noinput; done
 	$(MANAGE) migrate --noinput
+
+.PHONY: serve-prod
+serve-prod: venv ## Serve as the container does: collectstatic, then gunicorn with gunicorn.conf.py (set SECRET_KEY, ALLOWED_HOSTS)
+	$(MANAGE) collectstatic --noinput --verbosity 0
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" gunicorn --config gunicorn.conf.py bazar.wsgi:application
