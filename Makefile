@@ -80,6 +80,10 @@ db-reset: venv ## Roll every app back to zero and migrate again (destroys data)
 	for app in assistants organizations accounts; do $(MANAGE) migrate $$app zero --noinput; done
 	$(MANAGE) migrate --noinput
 
+.PHONY: bench
+bench: venv ## Benchmark as production serves (PostgreSQL, Redis, gunicorn) vs a bare-WSGI ceiling; writes docs/benchmarks.md (BENCH_DURATION=5s: quick)
+	$(PY) scripts/bench/run.py
+
 .PHONY: serve-prod
 serve-prod: venv ## Serve as the container does: collectstatic, then gunicorn with gunicorn.conf.py (set SECRET_KEY, ALLOWED_HOSTS)
 	$(MANAGE) collectstatic --noinput --verbosity 0

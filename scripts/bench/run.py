@@ -1,0 +1,790 @@
+"""`make bench`: serve Bazar the way production does and measure it against a bare-WSGI ceiling.
+
+Steps: PostgreSQL and Redis on 127.0.0.1 (.ci/services.sh), a fresh database, migrate, seed (scripts/bench/seed.py),
+Argon2 cost (scripts/bench/hash_cost.py), then gunicorn (`gunicorn -c gunicorn.conf.py`, WEB_CONCURRENCY=2,
+DEBUG off) driven by wrk (scripts/bench/bench.lua). Prints the tables and writes docs/benchmarks.md.
+
+Environment (all optional):
+  BENCH_DURATION=10s        each measured row (quick look: BENCH_DURATION=5s)
+  BENCH_SOAK_DURATION=30s   users/me at 32 connections
+  BENCH_CONNECTIONS=8       wrk connections for the per-endpoint rows
+  BENCH_MESSAGES=100000     messages in the big thread
+  BENCH_FLOOD_RATE=200      wrong-password logins per second during the login flood
+  BENCH_COMPARE_WORKERS=1   also compare gunicorn worker types/counts (0 to skip)
+  BENCH_OUTPUT=docs/benchmarks.md
+  BENCH_DB=bazar_bench  BENCH_ADMIN_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres
+  BENCH_REDIS_URL=redis://127.0.0.1:6379/14  BENCH_PORT=18080  BENCH_WORKDIR=/tmp/bazar-bench
+"""
+
+import base64
+import contextlib
+import datetime as dt
+import json
+import os
+import platform
+import runpy
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = ROOT / "scripts" / "bench"
+VENV_BIN = Path(sys.executable).parent
+GUNICORN_CONF = ROOT / "gunicorn.conf.py"
+
+DURATION = os.environ.get("BENCH_DURATION", "10s")
+SOAK_DURATION = os.environ.get("BENCH_SOAK_DURATION", "30s")
+WARMUP = os.environ.get("BENCH_WARMUP", "1s")
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
+WRK_THREADS = int(os.environ.get("BENCH_THREADS", "1"))
+MESSAGES = int(os.environ.get("BENCH_MESSAGES", "100000"))
+FLOOD_RATE = int(os.environ.get("BENCH_FLOOD_RATE", "200"))
+FLOOD_CONNECTIONS = int(os.environ.get("BENCH_FLOOD_CONNECTIONS", "16"))
+FLOOD_PROBE_CONNECTIONS = 4
+SOAK_CONNECTIONS = 32
+COMPARE_WORKERS = os.environ.get("BENCH_COMPARE_WORKERS", "1") not in ("0", "false", "no", "")
+OUTPUT = ROOT / os.environ.get("BENCH_OUTPUT", "docs/benchmarks.md")
+DB_NAME = os.environ.get("BENCH_DB", "bazar_bench")
+ADMIN_URL = os.environ.get("BENCH_ADMIN_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+PORT = int(os.environ.get("BENCH_PORT", "18080"))
+WORK = Path(os.environ.get("BENCH_WORKDIR", "/tmp/bazar-bench"))  # noqa: S108 - scratch files of one run
+WORKERS = "2"
+HIGH_RATE = "1000000/s"
+NO_LIMIT = str(10**9)
+NA = "-"  # an empty cell
+
+# The production environment, with the limits raised so that the load generator is not throttled.
+APP_ENV = {
+    "DEBUG": "false",
+    "SECRET_KEY": "bench-only-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz",
+    "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "SECURE_SSL_REDIRECT": "false",
+    "DATABASE_URL": ADMIN_URL.rsplit("/", 1)[0] + "/" + DB_NAME,
+    "REDIS_URL": REDIS_URL,
+    "WEB_CONCURRENCY": WORKERS,
+    "MEDIA_ROOT": str(WORK / "media"),
+    "JWT_ACCESS_LIFETIME": "7200",  # the seeded tokens must outlive the run
+    "TASKS_BACKEND": "django.tasks.backends.immediate.ImmediateBackend",
+    "EMAIL_URL": "consolemail://",
+}
+UNTHROTTLED = {
+    **{
+        name: HIGH_RATE
+        for name in (
+            "THROTTLE_ANON",
+            "THROTTLE_PLAN_FREE",
+            "THROTTLE_PLAN_PLUS",
+            "THROTTLE_PLAN_PREMIUM",
+            "THROTTLE_STAFF",
+            "THROTTLE_LOGIN",
+            "THROTTLE_REGISTER",
+            "THROTTLE_AUTH_EMAIL",
+            "THROTTLE_AUTH_TOKEN",
+        )
+    },
+    "LOGIN_FAILURE_LIMIT": NO_LIMIT,
+    "LOGIN_FAILURE_LIMIT_PER_ADDRESS": NO_LIMIT,
+}
+# The login flood runs against the production login protections (rate limit and lockout); only the API rates of
+# the endpoint measured alongside stay raised.
+LOGIN_PROTECTED = {k: v for k, v in UNTHROTTLED.items() if k.startswith("THROTTLE_PLAN") or k == "THROTTLE_STAFF"}
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def seconds(duration: str) -> float:
+    units = {"s": 1, "m": 60, "h": 3600}
+    return float(duration[:-1]) * units[duration[-1]] if duration[-1] in units else float(duration)
+
+
+def run(cmd: list[str], *, env: dict | None = None, capture: bool = False) -> str:
+    result = subprocess.run(  # noqa: S603 - our own commands
+        cmd, cwd=ROOT, env={**os.environ, **(env or {})}, check=True, text=True, capture_output=capture
+    )
+    return result.stdout if capture else ""
+
+
+# ---------------------------------------------------------------- setup
+
+
+def ensure_tools() -> None:
+    if shutil.which("wrk") is None:
+        if os.geteuid() != 0:
+            sys.exit("wrk is missing: install it (Debian: apt-get install -y wrk)")
+        log("installing wrk (Debian package)")
+        run(["apt-get", "install", "-y", "-qq", "wrk"], env={"DEBIAN_FRONTEND": "noninteractive"})
+
+
+def database_create() -> None:
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+
+
+def redis_flush() -> None:
+    parsed = urllib.parse.urlparse(REDIS_URL)
+    db = (parsed.path or "/0").lstrip("/") or "0"
+    run(
+        ["redis-cli", "-h", parsed.hostname or "127.0.0.1", "-p", str(parsed.port or 6379), "-n", db, "FLUSHDB"],
+        capture=True,
+    )
+
+
+def machine() -> dict:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem_kib = int(
+        next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
+    )
+    versions = run(
+        [
+            str(VENV_BIN / "python"),
+            "-c",
+            "import sys, django, rest_framework, gunicorn; print(sys.version.split()[0], django.get_version(),"
+            " rest_framework.__version__, gunicorn.__version__)",
+        ],
+        capture=True,
+    ).split()
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL) as conn:
+        pg = conn.execute("SHOW server_version").fetchone()[0]
+    redis = next(
+        (
+            line.split(":", 1)[1]
+            for line in run(["redis-cli", "INFO", "server"], capture=True).splitlines()
+            if line.startswith("redis_version")
+        ),
+        "?",
+    ).strip()
+    wrk = subprocess.run(["wrk", "--version"], capture_output=True, text=True).stdout.split("[")[0].strip()  # noqa: S607
+    return {
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "memory": f"{mem_kib / 1024 / 1024:.1f} GiB",
+        "kernel": platform.release(),
+        "python": versions[0],
+        "django": versions[1],
+        "drf": versions[2],
+        "gunicorn": versions[3],
+        "postgresql": pg,
+        "redis": redis,
+        "wrk": wrk,
+        "load_before": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
+    }
+
+
+def production_gunicorn() -> dict:
+    """What gunicorn.conf.py asks for with WEB_CONCURRENCY=2 (worker class, workers, threads)."""
+    if not GUNICORN_CONF.exists():
+        return {"config": "missing (gunicorn defaults, -w 2)", "worker_class": "sync", "workers": 2, "threads": 1}
+    saved = os.environ.get("WEB_CONCURRENCY")
+    os.environ["WEB_CONCURRENCY"] = WORKERS
+    try:
+        conf = runpy.run_path(str(GUNICORN_CONF))
+    except Exception as exc:  # a config that cannot be read outside gunicorn still runs under it
+        return {"config": f"gunicorn.conf.py (unreadable: {exc})", "worker_class": "?", "workers": "?", "threads": "?"}
+    finally:
+        if saved is None:
+            os.environ.pop("WEB_CONCURRENCY")
+        else:
+            os.environ["WEB_CONCURRENCY"] = saved
+    return {
+        "config": "gunicorn.conf.py",
+        "worker_class": str(conf.get("worker_class", "sync")),
+        "workers": conf.get("workers", 1),
+        "threads": conf.get("threads", 1),
+    }
+
+
+# ---------------------------------------------------------------- servers and load
+
+
+class Server:
+    """gunicorn as production starts it (`gunicorn -c gunicorn.conf.py <app>`), bound to a local port."""
+
+    def __init__(self, name: str, app: str, *, env: dict, extra: tuple[str, ...] = (), ready_path: str = "/"):
+        self.name, self.app, self.env, self.extra, self.ready_path = name, app, env, extra, ready_path
+        self.base = f"http://127.0.0.1:{PORT}"
+        self.process: subprocess.Popen | None = None
+
+    def command(self) -> list[str]:
+        cmd = [str(VENV_BIN / "gunicorn")]
+        if GUNICORN_CONF.exists():
+            cmd += ["-c", str(GUNICORN_CONF)]
+        else:
+            cmd += ["-w", WORKERS]
+        return [*cmd, "-b", f"127.0.0.1:{PORT}", *self.extra, self.app]
+
+    def __enter__(self) -> "Server":
+        redis_flush()
+        logfile = (WORK / f"gunicorn-{self.name}.log").open("w")
+        log(f"server {self.name}: {' '.join(self.command()[1:])}")
+        self.process = subprocess.Popen(  # noqa: S603
+            self.command(),
+            cwd=ROOT,
+            env={**os.environ, **self.env},
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn {self.name} exited; see {logfile.name}")
+            with contextlib.suppress(OSError):
+                if http(self.base + self.ready_path)[0] == 200:
+                    return self
+            time.sleep(0.3)
+        self.__exit__()
+        raise RuntimeError(f"gunicorn {self.name} did not answer in 60 s; see {logfile.name}")
+
+    def __exit__(self, *exc) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)  # our own session: the master and its workers
+                self.process.wait()
+
+
+def http(url: str, *, method: str = "GET", body: dict | None = None, token: str = "") -> tuple[int, bytes]:
+    headers = {"Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)  # noqa: S310 - local server
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:  # noqa: S310
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def wrk(
+    url: str,
+    *,
+    name: str,
+    duration: str = DURATION,
+    connections: int = CONNECTIONS,
+    lua_env: dict | None = None,
+    warmup: bool = True,
+) -> dict:
+    """One wrk run; returns req/s, p50/p99 in ms, errors (socket errors + non-2xx/3xx answers) and raw numbers."""
+    env = {"BENCH_THREADS": str(WRK_THREADS), "BENCH_CONNECTIONS": str(connections), **(lua_env or {})}
+    threads = min(WRK_THREADS, connections)
+    if warmup and seconds(WARMUP) > 0:
+        out = WORK / f"wrk-{name}-warmup.json"
+        _wrk(url, threads, connections, WARMUP, {**env, "BENCH_OUT": str(out)})
+    out = WORK / f"wrk-{name}.json"
+    _wrk(url, threads, connections, duration, {**env, "BENCH_OUT": str(out)})
+    raw = json.loads(out.read_text())
+    errors = sum(raw["errors"].values())
+    seconds_run = raw["duration_us"] / 1e6
+    return {
+        "rps": raw["requests"] / seconds_run if seconds_run else 0.0,
+        "p50": raw["latency_us"]["p50"] / 1000,
+        "p99": raw["latency_us"]["p99"] / 1000,
+        "errors": errors,
+        "requests": raw["requests"],
+        "statuses": raw.get("statuses", {}),
+        "raw": raw,
+        "connections": connections,
+        "duration": duration,
+    }
+
+
+def _wrk(url: str, threads: int, connections: int, duration: str, env: dict) -> None:
+    cmd = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        duration,
+        "--timeout",
+        "10s",
+        "-s",
+        str(HERE / "bench.lua"),
+        url,
+    ]
+    subprocess.run(cmd, cwd=ROOT, env={**os.environ, **env}, check=True, capture_output=True)  # noqa: S603
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+class Endpoints:
+    """The measured requests, built from the seed; an endpoint that is not routed yet is reported, not run."""
+
+    def __init__(self, seed: dict, base: str):
+        self.seed, self.base = seed, base
+        self.notes: dict[str, str] = {}
+        self.specs: dict[str, dict] = {}
+        paths, token = seed["paths"], seed["me_access"]
+        login_body = json.dumps({"email": seed["login_email"], "password": seed["password"]})
+        self.specs = {
+            "health": {"label": "health", "path": paths["health"], "env": {}},
+            "login": {
+                "label": "login (Argon2)",
+                "path": paths["login"],
+                "env": {"BENCH_METHOD": "POST", "BENCH_BODY": login_body},
+            },
+            "refresh": {
+                "label": "token refresh (rotation)",
+                "path": paths["refresh"],
+                "env": {"BENCH_MODE": "refresh", "BENCH_TOKENS": seed["refresh_tokens"]},
+            },
+            "me": {"label": "users/me", "path": paths["me"], "env": {"BENCH_AUTH": token}},
+            "users": {"label": "users list (50)", "path": paths["users"], "env": {"BENCH_AUTH": token}},
+            "users_big": {
+                "label": "users list (50), tenant 10x",
+                "path": paths["users"],
+                "env": {"BENCH_AUTH": seed["big_access"]},
+            },
+            "assistants": {"label": "assistants list (50)", "path": paths["assistants"], "env": {"BENCH_AUTH": token}},
+            "messages": {"label": "messages first page (50)", "path": paths["messages"], "env": {"BENCH_AUTH": token}},
+            "messages_deep": {"label": "messages deep cursor page (50)", "path": None, "env": {"BENCH_AUTH": token}},
+            "messages_small": {
+                "label": "messages first page, thread 10x smaller",
+                "path": paths["messages_small"],
+                "env": {"BENCH_AUTH": token},
+            },
+            "file": {"label": "file download (1 MB)", "path": paths["file"], "env": {"BENCH_AUTH": token}},
+        }
+        for name in ("assistants", "messages", "messages_small", "file"):
+            if not seed["routed"][name]:
+                self.notes[name] = "endpoint missing"
+        if "messages" in self.notes:
+            self.notes["messages_deep"] = "endpoint missing"
+
+    def probe(self) -> None:
+        """One request per endpoint: anything but a 200 is reported instead of measured."""
+        token = self.seed["me_access"]
+        for name, spec in self.specs.items():
+            if name in self.notes or name == "messages_deep":
+                continue
+            if name == "refresh":
+                status, body = self._probe_refresh()
+            elif name == "login":
+                status, body = http(self.base + spec["path"], method="POST", body=json.loads(spec["env"]["BENCH_BODY"]))
+            else:
+                status, body = http(self.base + spec["path"], token=spec["env"].get("BENCH_AUTH", ""))
+            if status != 200:
+                self.notes[name] = f"probe answered {status}: {body[:120].decode(errors='replace')}"
+            elif name == "messages":
+                self._deep_page(json.loads(body), token)
+
+    def _probe_refresh(self) -> tuple[int, bytes]:
+        path = Path(self.seed["refresh_tokens"])
+        tokens = path.read_text().split()
+        status, body = http(self.base + self.specs["refresh"]["path"], method="POST", body={"refresh": tokens[0]})
+        if status == 200:
+            tokens[0] = json.loads(body)["refresh"]
+            path.write_text("\n".join(tokens) + "\n")
+        return status, body
+
+    def _deep_page(self, first: dict, token: str) -> None:
+        """A cursor 90% of the way into the big thread, in whichever direction the endpoint orders messages."""
+        spec = self.specs["messages_deep"]
+        next_url = first.get("next")
+        query = urllib.parse.parse_qs(urllib.parse.urlparse(next_url or "").query)
+        if "cursor" not in query:
+            self.notes["messages_deep"] = "no cursor pagination (no cursor in `next`)"
+            return
+        cursor = urllib.parse.parse_qs(base64.b64decode(query["cursor"][0]).decode())
+        results = first.get("results", [])
+        descending = len(results) > 1 and results[0].get("created_at", "") > results[1].get("created_at", "")
+        cursor = {k: v[0] for k, v in cursor.items() if k != "o"}
+        cursor["p"] = self.seed["deep_positions"]["desc" if descending else "asc"]
+        encoded = base64.b64encode(urllib.parse.urlencode(cursor).encode()).decode()
+        path = self.specs["messages"]["path"] + "&" + urllib.parse.urlencode({"cursor": encoded})
+        status, body = http(self.base + path, token=token)
+        if status != 200 or len(json.loads(body).get("results", [])) != 50:
+            self.notes["messages_deep"] = f"deep page probe answered {status}"
+            return
+        spec["path"] = path
+
+    def measure(self, name: str, **kwargs) -> dict:
+        spec = self.specs[name]
+        if name in self.notes or not spec["path"]:
+            return {"label": spec["label"], "note": self.notes.get(name, "not measured")}
+        log(f"  {spec['label']}")
+        return {"label": spec["label"], **wrk(self.base + spec["path"], name=name, lua_env=spec["env"], **kwargs)}
+
+
+def flood_scenario(endpoints: Endpoints, name: str, *, rate: int) -> dict:
+    """users/me p99 at a light load, then the same while wrong-password logins arrive at `rate` per second."""
+    flood_env = {
+        "BENCH_MODE": "flood",
+        "BENCH_FLOOD_EMAILS": endpoints.seed["flood_emails"],
+        "BENCH_RATE": str(rate),
+    }
+    normal = endpoints.measure("me", connections=FLOOD_PROBE_CONNECTIONS)
+    flood_result: dict = {}
+    login_url = endpoints.base + endpoints.specs["login"]["path"]
+
+    def flood() -> None:
+        flood_result.update(
+            wrk(
+                login_url,
+                name=f"flood-{name}",
+                duration=f"{seconds(DURATION) + 2:.0f}s",
+                connections=FLOOD_CONNECTIONS,
+                lua_env=flood_env,
+                warmup=False,
+            )
+        )
+
+    flooder = threading.Thread(target=flood)
+    flooder.start()
+    time.sleep(1.5)
+    during = endpoints.measure("me", connections=FLOOD_PROBE_CONNECTIONS, warmup=False)
+    flooder.join()
+    return {"normal": normal, "during": during, "flood": flood_result}
+
+
+def worker_comparison(endpoints: Endpoints, seed: dict, production: dict) -> list[dict]:
+    """The same rows under other worker types and counts (command-line overrides of gunicorn.conf.py)."""
+    configs = [
+        ("sync, 2 workers", ("-k", "sync", "-w", "2")),
+        ("sync, 4 workers", ("-k", "sync", "-w", "4")),
+        ("gthread, 2 workers x 4 threads", ("-k", "gthread", "-w", "2", "--threads", "4")),
+        ("gthread, 4 workers x 2 threads", ("-k", "gthread", "-w", "4", "--threads", "2")),
+    ]
+    same = f"{production['worker_class']}, {production['workers']} workers"
+    configs = [c for c in configs if not c[0].startswith(same)]
+    configs.append(("production config with --max-requests 0 (no worker recycling)", ("--max-requests", "0")))
+    rows = []
+    names = [n for n in ("me", "assistants", "login") if n not in endpoints.notes]
+    for label, extra in configs:
+        with Server(
+            f"workers-{len(rows)}",
+            "bazar.wsgi",
+            env={**APP_ENV, **UNTHROTTLED},
+            extra=extra,
+            ready_path=seed["paths"]["health"],
+        ):
+            log(f"workers: {label}")
+            rows.append({"config": label, "results": {n: endpoints.measure(n) for n in names}})
+    return rows
+
+
+# ---------------------------------------------------------------- report
+
+
+def fmt_row(row: dict, ceiling: float | None) -> list[str]:
+    if "note" in row:
+        return [row["label"], NA, NA, NA, NA, NA, row["note"]]
+    ratio = f"{100 * row['rps'] / ceiling:.1f}%" if ceiling else NA
+    bad = {k: v for k, v in row["statuses"].items() if not k.startswith("2")}
+    note = f"non-2xx: {bad}" if bad else ""
+    return [
+        row["label"],
+        f"{row['rps']:.0f}",
+        f"{row['p50']:.1f}",
+        f"{row['p99']:.1f}",
+        str(row["errors"]),
+        ratio,
+        note,
+    ]
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def goal(label: str, value: float | None, target: str, ok: bool | None) -> list[str]:
+    verdict = "not measured" if ok is None else ("met" if ok else "MISSED")
+    return [label, NA if value is None else f"{value:.2f}", target, verdict]
+
+
+def goals(results: dict, ceiling: float, soak: dict, flood_protected: dict) -> list[list[str]]:
+    def ratio(name: str) -> float | None:
+        row = results.get(name, {})
+        return row["rps"] / ceiling if "rps" in row and ceiling else None
+
+    def latency_ratio(a: str, b: str) -> float | None:
+        ra, rb = results.get(a, {}), results.get(b, {})
+        return ra["p50"] / rb["p50"] if "p50" in ra and "p50" in rb and rb["p50"] else None
+
+    rows = []
+    value = ratio("me")
+    rows.append(goal("users/me share of the ceiling", value, ">= 0.25", None if value is None else value >= 0.25))
+    value = ratio("assistants")
+    rows.append(
+        goal("assistants list (50) share of the ceiling", value, ">= 0.08", None if value is None else value >= 0.08)
+    )
+    value = latency_ratio("messages_deep", "messages")
+    rows.append(
+        goal(
+            "messages: deep cursor page p50 / first page p50", value, "<= 1.3", None if value is None else value <= 1.3
+        )
+    )
+    value = latency_ratio("messages", "messages_small")
+    rows.append(
+        goal("messages first page p50, thread 10x bigger", value, "<= 1.2", None if value is None else value <= 1.2)
+    )
+    value = latency_ratio("users_big", "users")
+    rows.append(goal("users list p50, tenant 10x bigger", value, "<= 1.2", None if value is None else value <= 1.2))
+    if "p99" in soak:
+        rows.append(
+            goal("users/me at 32 connections: p99 ms", soak["p99"], "< 100", soak["p99"] < 100 and soak["errors"] == 0)
+        )
+        rows.append(goal("users/me at 32 connections: errors", soak["errors"], "0", soak["errors"] == 0))
+    normal, during = flood_protected.get("normal", {}), flood_protected.get("during", {})
+    if "p99" in normal and "p99" in during:
+        value = during["p99"] / normal["p99"] if normal["p99"] else None
+        rows.append(goal("login flood: users/me p99 during / normal", value, "<= 2", value is not None and value <= 2))
+    return rows
+
+
+def write_report(ctx: dict) -> str:
+    m, ceiling = ctx["machine"], ctx["ceiling"]
+    header = ["endpoint", "req/s", "p50 ms", "p99 ms", "errors", "of ceiling", "note"]
+    main_rows = [fmt_row(ceiling, None)] + [fmt_row(r, ceiling["rps"]) for r in ctx["results"].values()]
+    soak, fl_open, fl_prot = ctx["soak"], ctx["flood_open"], ctx["flood_protected"]
+    gun = ctx["gunicorn"]
+    parts = [
+        "# Benchmarks",
+        "",
+        f"Written by `make bench` on {m['date']} (quick run: `BENCH_DURATION=5s make bench`). "
+        "Numbers from one machine and one run: compare rows of the same run, not runs of different machines. "
+        "Every Bazar row is divided by the bare-WSGI ceiling measured in the same run under the same gunicorn "
+        "settings.",
+        "",
+        "## Machine",
+        "",
+        table(
+            ["what", "value"],
+            [
+                ["CPU", f"{m['cpu']} ({m['nproc']} cores seen by nproc)"],
+                ["memory", m["memory"]],
+                ["kernel", m["kernel"]],
+                ["load average before the run", m["load_before"] + " (anything above ~0.3 means other work competed)"],
+                ["Python / Django / DRF", f"{m['python']} / {m['django']} / {m['drf']}"],
+                [
+                    "gunicorn",
+                    f"{m['gunicorn']}: {gun['config']}, worker class {gun['worker_class']}, "
+                    f"{gun['workers']} workers x {gun['threads']} threads (WEB_CONCURRENCY=2)",
+                ],
+                ["PostgreSQL / Redis", f"{m['postgresql']} / {m['redis']} (127.0.0.1, same machine)"],
+                ["load generator", f"{m['wrk']}, {WRK_THREADS} thread(s), same machine"],
+            ],
+        ),
+        "",
+        "## Setup",
+        "",
+        f"- Data: {ctx['seed']['counts']['users']} users in {ctx['seed']['counts']['organizations']} organizations "
+        f"(the measured tenant has {ctx['seed']['counts']['main_members']} members, the 10x tenant "
+        f"{ctx['seed']['counts']['big_members']}), {ctx['seed']['counts']['assistants_visible']} assistants visible "
+        f"to the caller among 150, one thread of {MESSAGES:,} messages and one of "
+        f"{ctx['seed']['counts']['messages_small']:,}, files of 1 MB.",
+        "- Server: `gunicorn -c gunicorn.conf.py bazar.wsgi -b 127.0.0.1:PORT` with DEBUG=false, "
+        "WEB_CONCURRENCY=2, PostgreSQL (psycopg pool) and Redis, API rate limits raised so that wrk is not "
+        "throttled (except in the protected login flood).",
+        f"- Load: wrk, {CONNECTIONS} connections, {DURATION} per row after a {WARMUP} warm-up; p50/p99 are wrk's "
+        "latency percentiles; errors = socket errors + timeouts + non-2xx answers.",
+        "",
+        "## Per endpoint",
+        "",
+        table(header, main_rows),
+        "",
+        f"## users/me at {SOAK_CONNECTIONS} connections for {SOAK_DURATION}",
+        "",
+        table(header, [fmt_row({"label": "users/me", **soak} if "rps" in soak else soak, ceiling["rps"])]),
+        "",
+        "## Login flood",
+        "",
+        f"Wrong-password logins for 200 different accounts at ~{FLOOD_RATE}/s over {FLOOD_CONNECTIONS} connections, "
+        f"while users/me is measured at {FLOOD_PROBE_CONNECTIONS} connections. *Unprotected*: login rate limit and "
+        "lockout raised out of reach, so every attempt pays a full Argon2 hash. *Protected*: production login rate "
+        "limit and lockout.",
+        "",
+        table(
+            [
+                "scenario",
+                "users/me req/s",
+                "users/me p50 ms",
+                "users/me p99 ms",
+                "p99 vs normal",
+                "flood req/s",
+                "flood answers",
+            ],
+            flood_rows(fl_open, "unprotected") + flood_rows(fl_prot, "protected"),
+        ),
+        "",
+    ]
+    if ctx["workers"]:
+        names = list(ctx["workers"][0]["results"])
+        prod_label = f"production: {gun['worker_class']}, {gun['workers']} workers x {gun['threads']} threads"
+        rows = [[prod_label] + [_rps_p99(ctx["results"].get(n, {})) for n in names]]
+        rows += [[w["config"]] + [_rps_p99(w["results"][n]) for n in names] for w in ctx["workers"]]
+        parts += [
+            "## gunicorn worker type and count",
+            "",
+            "Same run, same rows, only `-k/-w/--threads` changed on the command line (req/s, p99 ms).",
+            "",
+            table(["config"] + [ctx["workers"][0]["results"][n]["label"] for n in names], rows),
+            "",
+        ]
+    hc = ctx["hash_cost"]
+    parts += [
+        "## Password hashing (Argon2id)",
+        "",
+        f"`{hc['configured']['hasher']}` with {hc['configured']['params']}: one verification (what a login pays) "
+        f"costs {hc['configured']['verify']['median_ms']} ms of CPU (median, min "
+        f"{hc['configured']['verify']['min_ms']} ms), measured by `python scripts/bench/hash_cost.py`. "
+        "Target: 50-100 ms. Other parameters on the same machine:",
+        "",
+        table(
+            ["time_cost", "memory", "parallelism", "CPU ms (median)", "min"],
+            [
+                [
+                    str(r["time_cost"]),
+                    f"{r['memory_cost'] // 1024} MiB",
+                    str(r["parallelism"]),
+                    str(r["median_ms"]),
+                    str(r["min_ms"]),
+                ]
+                for r in hc["grid"]
+            ],
+        ),
+        "",
+        "## Goals",
+        "",
+        table(["goal", "measured", "target", "verdict"], goals(ctx["results"], ceiling["rps"], soak, fl_prot)),
+        "",
+        "Query budgets (at most 3 queries per list request whatever the page size, one query for authentication) "
+        "are asserted by `bazar/tests/test_query_budgets.py`, not measured here.",
+        "",
+    ]
+    text = "\n".join(parts)
+    OUTPUT.write_text(text)
+    return text
+
+
+def _rps_p99(row: dict) -> str:
+    return row.get("note", NA) if "rps" not in row else f"{row['rps']:.0f} req/s, p99 {row['p99']:.0f}"
+
+
+def flood_rows(result: dict, label: str) -> list[list[str]]:
+    if not result:
+        return [[label, NA, NA, NA, NA, NA, "not measured"]]
+    normal, during, flood = result["normal"], result["during"], result["flood"]
+    if "rps" not in normal or "rps" not in during:
+        return [[label, NA, NA, NA, NA, NA, normal.get("note", during.get("note", "not measured"))]]
+    answers = ", ".join(f"{k}: {v}" for k, v in sorted(flood.get("statuses", {}).items()))
+    return [
+        [f"{label}: normal", f"{normal['rps']:.0f}", f"{normal['p50']:.1f}", f"{normal['p99']:.1f}", "1.00", NA, NA],
+        [
+            f"{label}: during flood",
+            f"{during['rps']:.0f}",
+            f"{during['p50']:.1f}",
+            f"{during['p99']:.1f}",
+            f"{during['p99'] / normal['p99']:.2f}" if normal["p99"] else NA,
+            f"{flood.get('rps', 0):.0f}",
+            answers or NA,
+        ],
+    ]
+
+
+# ---------------------------------------------------------------- main
+
+
+def main() -> None:
+    began = time.monotonic()
+    WORK.mkdir(parents=True, exist_ok=True)
+    (WORK / "media").mkdir(exist_ok=True)
+    ensure_tools()
+    log("PostgreSQL and Redis")
+    run(["bash", ".ci/services.sh"], capture=True)
+    the_machine = machine()
+    log(f"fresh database {DB_NAME}, migrate")
+    database_create()
+    shutil.rmtree(WORK / "media", ignore_errors=True)
+    run([str(VENV_BIN / "python"), "manage.py", "migrate", "--noinput", "-v", "0"], env=APP_ENV)
+    log(f"seed ({MESSAGES:,} messages)")
+    seed_path = WORK / "seed.json"
+    run(
+        [str(VENV_BIN / "python"), str(HERE / "seed.py"), "--out", str(seed_path), "--messages", str(MESSAGES)],
+        env=APP_ENV,
+    )
+    seed = json.loads(seed_path.read_text())
+    log("Argon2 cost")
+    hash_cost = json.loads(
+        run([str(VENV_BIN / "python"), str(HERE / "hash_cost.py"), "--json"], env=APP_ENV, capture=True)
+    )
+
+    log("ceiling: bare WSGI hello world")
+    with Server("hello", "hello_wsgi:application", env={**APP_ENV}, extra=("--pythonpath", str(HERE))) as server:
+        ceiling = {"label": "bare WSGI hello world (ceiling)", **wrk(server.base + "/", name="hello", lua_env={})}
+
+    results: dict = {}
+    with Server("app", "bazar.wsgi", env={**APP_ENV, **UNTHROTTLED}, ready_path=seed["paths"]["health"]) as server:
+        endpoints = Endpoints(seed, server.base)
+        endpoints.probe()
+        for note_name, note in endpoints.notes.items():
+            log(f"  {note_name}: {note}")
+        log("per endpoint")
+        for name in endpoints.specs:
+            results[name] = endpoints.measure(name)
+        log(f"users/me at {SOAK_CONNECTIONS} connections for {SOAK_DURATION}")
+        soak = endpoints.measure("me", connections=SOAK_CONNECTIONS, duration=SOAK_DURATION)
+        log("login flood, unprotected")
+        flood_open = flood_scenario(endpoints, "open", rate=FLOOD_RATE)
+
+    with Server(
+        "protected", "bazar.wsgi", env={**APP_ENV, **LOGIN_PROTECTED}, ready_path=seed["paths"]["health"]
+    ) as server:
+        log("login flood, production login protection")
+        endpoints.base = server.base
+        flood_protected = flood_scenario(endpoints, "protected", rate=FLOOD_RATE)
+
+    gunicorn = production_gunicorn()
+    workers = worker_comparison(endpoints, seed, gunicorn) if COMPARE_WORKERS else []
+    report = write_report(
+        {
+            "machine": the_machine,
+            "seed": seed,
+            "ceiling": ceiling,
+            "results": results,
+            "soak": soak,
+            "flood_open": flood_open,
+            "flood_protected": flood_protected,
+            "workers": workers,
+            "hash_cost": hash_cost,
+            "gunicorn": gunicorn,
+        }
+    )
+    print(report)
+    log(f"wrote {OUTPUT} in {time.monotonic() - began:.0f}s")
+
+
+if __name__ == "__main__":
+    main()
