@@ -1,14 +1,23 @@
 """Operator commands, run through call_command as `manage.py` would."""
 
+from datetime import timedelta
+from functools import partial
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
+from accounts.management.commands import seed_demo
 from accounts.models import User
 from accounts.roles import Plan, Role
 from accounts.tests.factories import UserFactory
+from accounts.tokens import token_pair_for
+from assistants.models import Assistant, Message, Thread
+from organizations import services as org_services
+from organizations.models import Invitation, Membership, Organization, OrgRole
 
 pytestmark = pytest.mark.django_db
 
@@ -150,3 +159,108 @@ def test_unblock_user_is_idempotent():
 def test_unblock_user_refuses_unknown_email():
     with pytest.raises(CommandError, match="No user with email"):
         run("unblock_user", "ghost@example.com")
+
+
+# ---------------------------------------------------------------- seed_demo
+def seeded_counts() -> dict:
+    return {
+        "users": User.objects.count(),
+        "organizations": Organization.objects.count(),
+        "memberships": Membership.objects.count(),
+        "assistants": Assistant.objects.count(),
+        "threads": Thread.objects.count(),
+        "messages": Message.objects.count(),
+    }
+
+
+def test_seed_demo_creates_one_user_per_plan_and_role_and_prints_credentials():
+    out = run("seed_demo", force=True)
+    users = {user.email: user for user in User.objects.all()}
+    assert {(u.role, u.plan) for u in users.values()} == {
+        (Role.SUPERADMIN, Plan.PREMIUM),
+        (Role.ADMIN, Plan.PREMIUM),
+        (Role.USER, Plan.PREMIUM),
+        (Role.USER, Plan.PLUS),
+        (Role.USER, Plan.FREE),
+    }
+    for email, user in users.items():
+        assert email in out
+        assert user.is_verified and user.check_password(seed_demo.DEFAULT_PASSWORD)
+    assert seed_demo.DEFAULT_PASSWORD in out
+    assert "Demo data ready" in out
+
+
+def test_seed_demo_builds_organizations_assistants_and_threads():
+    run("seed_demo", force=True)
+    acme = Organization.objects.get(name="Acme Demo")
+    roles = dict(Membership.objects.filter(organization=acme).values_list("user__email", "role"))
+    assert roles == {
+        "premium@demo.bazar.test": OrgRole.OWNER,
+        "plus@demo.bazar.test": OrgRole.ADMIN,
+        "free@demo.bazar.test": OrgRole.MEMBER,
+    }
+    assert Assistant.objects.filter(organization__isnull=True, name="Bazar Guide").exists()
+    assert Assistant.objects.get(name="Acme Support").organization == acme
+    support_thread = Thread.objects.get(title="Quarterly report")
+    assert support_thread.organization == acme
+    assert list(support_thread.messages.values_list("role", flat=True)) == ["user", "assistant"]
+
+
+def test_seed_demo_twice_duplicates_nothing_and_restores_demo_state():
+    run("seed_demo", force=True)
+    before = seeded_counts()
+    free = User.objects.get(email="free@demo.bazar.test")
+    free.is_blocked, free.plan = True, Plan.PREMIUM
+    free.set_password("changed-by-someone")
+    free.save()
+    run("seed_demo", force=True)
+    assert seeded_counts() == before
+    free.refresh_from_db()
+    assert (free.is_blocked, free.plan) == (False, Plan.FREE)
+    assert free.check_password(seed_demo.DEFAULT_PASSWORD)
+
+
+def test_seed_demo_refuses_to_run_with_debug_off_unless_forced(settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="DEBUG"):
+        run("seed_demo")
+    assert not User.objects.exists()
+
+
+def test_seed_demo_runs_with_debug_on(settings):
+    settings.DEBUG = True
+    run("seed_demo", password="another-demo-passphrase")
+    assert User.objects.get(email="admin@demo.bazar.test").check_password("another-demo-passphrase")
+
+
+def test_seed_demo_rejects_weak_password_and_writes_nothing():
+    with pytest.raises(CommandError):
+        run("seed_demo", force=True, password="123")
+    assert seeded_counts() == dict.fromkeys(seeded_counts(), 0)
+
+
+# ---------------------------------------------------------------- purge_expired
+def test_purge_expired_deletes_expired_invitations_and_tokens():
+    owner = UserFactory()
+    org = org_services.organization_create(name="Purge Co", created_by=owner)
+    invite = partial(org_services.invitation_create, organization=org, invited_by=owner)
+    live, expired, revoked_old, accepted_old = (invite(email=f"{n}@example.com") for n in ("live", "exp", "rev", "acc"))
+    past = timezone.now() - timedelta(days=1)
+    Invitation.objects.filter(pk__in=[expired.pk, revoked_old.pk, accepted_old.pk]).update(expires_at=past)
+    Invitation.objects.filter(pk=revoked_old.pk).update(revoked_at=past)
+    Invitation.objects.filter(pk=accepted_old.pk).update(accepted_at=past)
+    token_pair_for(owner)
+    token_pair_for(owner)
+    OutstandingToken.objects.filter(pk=OutstandingToken.objects.first().pk).update(expires_at=past)
+
+    out = run("purge_expired")
+
+    assert set(Invitation.objects.values_list("pk", flat=True)) == {live.pk, accepted_old.pk}
+    assert OutstandingToken.objects.count() == 1
+    assert not OutstandingToken.objects.filter(expires_at__lte=timezone.now()).exists()
+    assert "Purged 2 expired invitation(s) and 1 expired token(s)." in out
+
+
+def test_purge_expired_is_idempotent():
+    run("purge_expired")
+    assert "Purged 0 expired invitation(s) and 0 expired token(s)." in run("purge_expired")
