@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from django.urls import reverse
 
 ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
@@ -224,3 +225,57 @@ def test_env_example_documents_every_variable_the_project_reads():
 
     assert {"SECRET_KEY", "DATABASE_URL", "WEB_CONCURRENCY"} <= read
     assert sorted(read - env_example_keys()) == []
+
+
+# ---------------------------------------------------------------- production settings in requests
+def test_api_docs_load_no_inline_script_so_the_csp_allows_them(db, client):
+    page = client.get(reverse("swagger-ui"))
+
+    assert page.status_code == 200
+    assert "script-src 'self'" in page["Content-Security-Policy"]
+    html = page.content.decode()
+    assert "<script>" not in html
+    init_script = re.search(r'<script src="([^"]*script=[^"]*)"', html).group(1).replace("&amp;", "&")
+    script = client.get(init_script)
+    assert script.status_code == 200
+    assert "javascript" in script["Content-Type"]
+    assert "SwaggerUIBundle" in script.content.decode()
+
+
+def test_cors_answers_listed_origins_on_the_api_only(db, client, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+    preflight = {
+        "HTTP_ORIGIN": "https://app.example.com",
+        "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "POST",
+        "HTTP_ACCESS_CONTROL_REQUEST_HEADERS": "authorization, content-type, idempotency-key, x-request-id",
+    }
+
+    api = client.options(reverse("api:auth:login"), **preflight)
+    admin = client.options("/admin/login/", **preflight)
+    stranger = client.options(reverse("api:auth:login"), **{**preflight, "HTTP_ORIGIN": "https://evil.example"})
+
+    assert api["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert "idempotency-key" in api["Access-Control-Allow-Headers"]
+    assert "Access-Control-Allow-Credentials" not in api
+    assert "Access-Control-Allow-Origin" not in admin
+    assert "Access-Control-Allow-Origin" not in stranger
+
+
+def test_cors_exposes_the_request_id_to_browsers(db, client, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+
+    response = client.get(reverse("api:health"), HTTP_ORIGIN="https://app.example.com")
+
+    assert "X-Request-ID" in response["Access-Control-Expose-Headers"]
+    assert response["X-Request-ID"]
+
+
+def test_proxy_ssl_header_is_configurable():
+    code = "from django.conf import settings; print(settings.SECURE_PROXY_SSL_HEADER)"
+    env = production_env(SECURE_PROXY_SSL="true", SECURE_PROXY_SSL_HEADER_NAME="X-Forwarded-Scheme")
+
+    on = run([sys.executable, "manage.py", "shell", "--no-imports", "-c", code], env)
+    off = run([sys.executable, "manage.py", "shell", "--no-imports", "-c", code], production_env())
+
+    assert on.stdout.strip() == "('HTTP_X_FORWARDED_SCHEME', 'https')", on.stderr
+    assert off.stdout.strip() == "None", off.stderr
