@@ -5,7 +5,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
@@ -243,10 +243,23 @@ def user_unblock(*, user: User, actor: User | None = None) -> User:
     return user
 
 
+def _ensure_no_sole_ownership(user: User) -> None:
+    """An account that is the last active OWNER of an organization cannot go: every organization keeps an owner."""
+    from organizations.errors import LAST_OWNER, LAST_OWNER_MESSAGE
+    from organizations.models import Membership, OrgRole
+
+    other_owners = Membership.objects.filter(
+        organization_id=OuterRef("organization_id"), role=OrgRole.OWNER, user__is_active=True
+    ).exclude(user_id=user.pk)
+    if Membership.objects.filter(user=user, role=OrgRole.OWNER).exclude(Exists(other_owners)).exists():
+        raise ValidationError(LAST_OWNER_MESSAGE, code=LAST_OWNER)
+
+
 @transaction.atomic
 def user_deactivate(*, user: User, actor: User | None = None) -> User:
     """Delete an account: deactivate it (rows that reference it stay consistent) and revoke its tokens."""
     _check_actor_may_manage(actor, user)
+    _ensure_no_sole_ownership(user)
     user.is_active = False
     user.set_unusable_password()
     user.save(update_fields=["is_active", "password", "updated_at"])

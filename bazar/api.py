@@ -6,10 +6,26 @@ from rest_framework.routers import DefaultRouter
 from accounts.views import UserViewSet
 from assistants.views import AssistantViewSet, FileViewSet, MessageViewSet, RunViewSet, ThreadViewSet
 from bazar.health import health
+from organizations.views import (
+    UUID_PATTERN,
+    InvitationAcceptView,
+    InvitationViewSet,
+    MembershipViewSet,
+    OrganizationViewSet,
+)
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
 router.register("users", UserViewSet, basename="user")
+router.register("organizations", OrganizationViewSet, basename="organization")
+router.register(
+    rf"organizations/(?P<organization_pk>{UUID_PATTERN})/members", MembershipViewSet, basename="organization-member"
+)
+router.register(
+    rf"organizations/(?P<organization_pk>{UUID_PATTERN})/invitations",
+    InvitationViewSet,
+    basename="organization-invitation",
+)
 router.register("assistants", AssistantViewSet, basename="assistant")
 router.register("threads", ThreadViewSet, basename="thread")
 router.register(r"threads/(?P<thread_pk>[^/.]+)/messages", MessageViewSet, basename="thread-message")
@@ -21,5 +37,6 @@ app_name = "api"
 urlpatterns = [
     path("health/", health, name="health"),
     path("auth/", include("accounts.urls")),
+    path("invitations/accept/", InvitationAcceptView.as_view(), name="invitation-accept"),
     *router.urls,
 ]

@@ -238,6 +238,8 @@ SPECTACULAR_SETTINGS = {
         "ErrorCode500Enum": "drf_standardized_errors.openapi_serializers.ErrorCode500Enum.choices",
         "RoleEnum": "accounts.roles.Role.choices",
         "PlanEnum": "accounts.roles.Plan.choices",
+        "OrgRoleEnum": "organizations.roles.OrgRole.choices",
+        "InvitationStatusEnum": "organizations.models.InvitationStatus.choices",
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
 }

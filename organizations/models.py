@@ -1,13 +1,11 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from bazar.ids import uuid7
+from organizations.roles import OrgRole
 
-
-class OrgRole(models.TextChoices):
-    OWNER = "OWNER", "Owner"
-    ADMIN = "ADMIN", "Admin"
-    MEMBER = "MEMBER", "Member"
+__all__ = ["Invitation", "InvitationStatus", "Membership", "OrgRole", "Organization"]
 
 
 class Organization(models.Model):
@@ -53,6 +51,13 @@ class Membership(models.Model):
         return f"{self.user_id} in {self.organization_id} as {self.role}"
 
 
+class InvitationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    REVOKED = "revoked", "Revoked"
+    EXPIRED = "expired", "Expired"
+
+
 class Invitation(models.Model):
     """A single-use invitation; only a hash of its token is stored."""
 
@@ -88,3 +93,14 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} → {self.organization_id}"
+
+    @property
+    def status(self) -> str:
+        """accepted, revoked, expired or pending."""
+        if self.accepted_at is not None:
+            return InvitationStatus.ACCEPTED
+        if self.revoked_at is not None:
+            return InvitationStatus.REVOKED
+        if self.expires_at <= timezone.now():
+            return InvitationStatus.EXPIRED
+        return InvitationStatus.PENDING

@@ -1,0 +1,48 @@
+"""Error codes and messages of the organizations app, as constants the tests assert on."""
+
+from rest_framework import exceptions
+
+LAST_OWNER = "last_owner"
+ALREADY_MEMBER = "already_member"
+NOT_A_MEMBER = "not_a_member"
+ALREADY_OWNER = "already_owner"
+USER_NOT_FOUND = "user_not_found"
+USER_INACTIVE = "user_inactive"
+INVITATION_INVALID = "invitation_invalid"
+INVITATION_EXPIRED = "invitation_expired"
+INVITATION_REVOKED = "invitation_revoked"
+INVITATION_USED = "invitation_used"
+INVITATION_EMAIL_MISMATCH = "invitation_email_mismatch"
+INVITATION_PENDING = "invitation_pending"
+EMAIL_NOT_VERIFIED = "email_not_verified"
+ORG_ROLE_REQUIRED = "org_role_required"
+ROLE_GRANT_FORBIDDEN = "role_grant_forbidden"
+MEMBER_PROTECTED = "member_protected"
+EMAIL_CHANGE_FORBIDDEN = "email_change_forbidden"
+PLAN_UPGRADE_REQUIRED = "plan_upgrade_required"
+STAFF_ONLY = "staff_only"
+
+LAST_OWNER_MESSAGE = "An organization must keep at least one owner: transfer ownership first."
+ALREADY_MEMBER_MESSAGE = "This user is already a member of the organization."
+NOT_A_MEMBER_MESSAGE = "This user is not a member of the organization."
+ALREADY_OWNER_MESSAGE = "This user is already an owner of the organization."
+USER_NOT_FOUND_MESSAGE = "No such user among the people you share an organization with; send an invitation instead."
+USER_INACTIVE_MESSAGE = "This account is deactivated."
+INVITATION_INVALID_MESSAGE = "This invitation link is invalid."
+INVITATION_EXPIRED_MESSAGE = "This invitation has expired; ask for a new one."
+INVITATION_REVOKED_MESSAGE = "This invitation has been revoked."
+INVITATION_USED_MESSAGE = "This invitation has already been used."
+INVITATION_EMAIL_MISMATCH_MESSAGE = "This invitation was sent to another email address."
+INVITATION_PENDING_MESSAGE = "An invitation for this email is already pending; resend it instead."
+EMAIL_NOT_VERIFIED_MESSAGE = "Verify your email address first."
+ORG_ROLE_REQUIRED_MESSAGE = "Your role in this organization does not allow this."
+ROLE_GRANT_FORBIDDEN_MESSAGE = "Only an owner may make someone an owner."
+MEMBER_PROTECTED_MESSAGE = "You may not change or remove this member."
+EMAIL_CHANGE_FORBIDDEN_MESSAGE = "Only accounts your organization created can have their email changed by you."
+PLAN_UPGRADE_REQUIRED_MESSAGE = "Your plan does not include managing users."
+STAFF_ONLY_MESSAGE = "Only staff may set role, plan, verification or block state."
+
+
+def forbidden(message: str, code: str) -> exceptions.PermissionDenied:
+    """A refusal that depends on who asks (403), as opposed to bad input (ValidationError, 400)."""
+    return exceptions.PermissionDenied(message, code=code)
