@@ -80,7 +80,9 @@ class ThreadUpdateSerializer(serializers.ModelSerializer):
 
 
 class MessageSerializer(serializers.ModelSerializer):
-    file_ids = serializers.PrimaryKeyRelatedField(source="files", many=True, read_only=True)
+    """A message; `file_ids` is set on the instances by the view (see views.with_file_ids)."""
+
+    file_ids = serializers.ListField(child=serializers.UUIDField(), read_only=True)
 
     class Meta:
         model = Message

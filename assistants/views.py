@@ -1,3 +1,5 @@
+from collections import defaultdict
+
 from django.core.files.storage import default_storage
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
@@ -72,6 +74,18 @@ class ThreadViewSet(viewsets.ModelViewSet):
         return Response(serializers.ThreadSerializer(thread).data)
 
 
+def with_file_ids(messages: list[Message]) -> list[Message]:
+    """Set `file_ids` on each message with one query on the link table: on a 100-message page this costs a
+    fraction of prefetch_related("files"), which builds a related manager and File objects per message."""
+    file_ids = defaultdict(list)
+    links = Message.files.through.objects.filter(message__in=[m.pk for m in messages]).order_by("id")
+    for message_id, file_id in links.values_list("message_id", "file_id"):
+        file_ids[message_id].append(file_id)
+    for message in messages:
+        message.file_ids = file_ids[message.pk]
+    return messages
+
+
 _THREAD_PK = OpenApiParameter("thread_pk", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The thread.")
 
 
@@ -98,7 +112,11 @@ class MessageViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, ThreadChild
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Message.objects.none()
-        return Message.objects.filter(thread=self.get_thread()).prefetch_related("files")
+        return Message.objects.filter(thread=self.get_thread())
+
+    def paginate_queryset(self, queryset):
+        page = super().paginate_queryset(queryset)
+        return with_file_ids(page) if page is not None else None
 
     def get_serializer_class(self):
         return serializers.MessageCreateSerializer if self.action == "create" else serializers.MessageSerializer
@@ -108,6 +126,7 @@ class MessageViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, ThreadChild
         serializer = serializers.MessageCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         message = services.message_create(thread=self.get_thread(), author=request.user, **serializer.validated_data)
+        [message] = with_file_ids([message])
         return Response(serializers.MessageSerializer(message).data, status=status.HTTP_201_CREATED)
 
 
