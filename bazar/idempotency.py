@@ -16,8 +16,9 @@ No table is needed: the uniqueness guard is the atomic claim, and the stored res
 When the cache is down, a request that carries a key answers 503 instead of running unprotected: the client asked
 for at-most-once and can retry later with the same key. Requests without the header never touch the cache here.
 Keys are scoped per user; the fingerprint covers method, path, query and body (uploaded files by content), so the
-same key with a different request answers 422 `idempotency_key_reused`. Only handler results below 500 are stored;
-an exception (a 4xx raised by validation, a 5xx) releases the claim so a retry runs again.
+same key with a different request answers 422 `idempotency_key_reused` (a malformed key: 422
+`idempotency_key_invalid`). Only handler results below 500 are stored; an exception (a 4xx raised by validation,
+a 5xx) releases the claim so a retry runs again.
 """
 
 import functools
@@ -50,11 +51,10 @@ KEY_IN_PROGRESS = "idempotency_key_in_progress"
 UNAVAILABLE = "idempotency_unavailable"
 
 
-class IdempotencyKeyInvalid(exceptions.ValidationError):
+class IdempotencyKeyInvalid(exceptions.APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_detail = "An Idempotency-Key is 1 to 255 visible ASCII characters."
     default_code = KEY_INVALID
-
-    def __init__(self):
-        super().__init__({HEADER: ["Use 1 to 255 visible ASCII characters."]}, code=KEY_INVALID)
 
 
 class IdempotencyKeyReused(exceptions.APIException):
@@ -184,12 +184,12 @@ IDEMPOTENCY_KEY_PARAMETER = OpenApiParameter(
 )
 
 
-def _error_response(name: str, code: str, error_type: type[TextChoices]):
+def _error_response(name: str, codes: list[str], error_type: type[TextChoices]):
     error = type(
         f"{name}Error",
         (serializers.Serializer,),
         {
-            "code": serializers.ChoiceField(choices=[(code, code)]),
+            "code": serializers.ChoiceField(choices=[(code, code) for code in codes]),
             "detail": serializers.CharField(),
             "attr": serializers.CharField(allow_null=True),
         },
@@ -202,9 +202,9 @@ def _error_response(name: str, code: str, error_type: type[TextChoices]):
 
 
 IDEMPOTENCY_ERROR_RESPONSES = {
-    "409": _error_response("IdempotencyKeyInProgress", KEY_IN_PROGRESS, ClientErrorEnum),
-    "422": _error_response("IdempotencyKeyReused", KEY_REUSED, ClientErrorEnum),
-    "503": _error_response("IdempotencyUnavailable", UNAVAILABLE, ServerErrorEnum),
+    "409": _error_response("IdempotencyKeyInProgress", [KEY_IN_PROGRESS], ClientErrorEnum),
+    "422": _error_response("IdempotencyKeyUnprocessable", [KEY_REUSED, KEY_INVALID], ClientErrorEnum),
+    "503": _error_response("IdempotencyUnavailable", [UNAVAILABLE], ServerErrorEnum),
 }
 
 

@@ -75,12 +75,12 @@ def test_idempotency_without_header_runs_every_time(client):
 
 
 @pytest.mark.parametrize("key", ["", "x" * 256, "with space", "ünïcode"])
-def test_idempotency_malformed_key_is_400(client, key):
+def test_idempotency_malformed_key_is_422(client, key):
     response = client.post(
         reverse(THINGS), {"name": "alpha"}, format="json", HTTP_IDEMPOTENCY_KEY=key.encode().decode("latin-1")
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert _codes(response) == [idempotency.KEY_INVALID]
     assert Organization.objects.count() == 0
 

@@ -18,10 +18,25 @@ PUBLIC_ENDPOINTS = {
 
 
 @pytest.fixture
-def low_rates(monkeypatch):
+def set_rates(settings, monkeypatch):
+    """Set throttle rates (and the trusted proxy count) for one test."""
+
+    def _set(rates: dict, num_proxies: int | None = None) -> None:
+        merged = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates}
+        config = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": merged}
+        if num_proxies is not None:
+            config["NUM_PROXIES"] = num_proxies
+        settings.REST_FRAMEWORK = config
+        # DRF copies the rates onto the throttle class at import; keep that copy in step as well.
+        monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", merged)
+
+    return _set
+
+
+@pytest.fixture
+def low_rates(set_rates, settings):
     """Three requests a minute for every scope, so a test hits the limit quickly."""
-    for scope in SimpleRateThrottle.THROTTLE_RATES:
-        monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, scope, "3/min")
+    set_rates(dict.fromkeys(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "3/min"))
 
 
 @pytest.fixture
@@ -62,9 +77,9 @@ def test_public_auth_throttle_ignores_forwarded_for_without_trusted_proxy(
 
 
 def test_public_auth_throttle_uses_proxy_appended_hop_behind_one_trusted_proxy(
-    api_client, db, low_rates, lenient_lockout, settings
+    api_client, db, set_rates, lenient_lockout, settings
 ):
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    set_rates(dict.fromkeys(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "3/min"), num_proxies=1)
     url, proxy = reverse("api:auth:forgot-password"), "10.0.0.2"
     for n in range(3):
         # The client forges the left part; the trusted proxy appends the address it saw.
@@ -92,10 +107,8 @@ def test_public_auth_throttle_uses_proxy_appended_hop_behind_one_trusted_proxy(
         ({"role": "ADMIN"}, "plan_staff"),
     ],
 )
-def test_api_rate_follows_the_plan(make_client, db, monkeypatch, user_kwargs, scope):
-    for other in SimpleRateThrottle.THROTTLE_RATES:
-        monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, other, "100/min")
-    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, scope, "2/min")
+def test_api_rate_follows_the_plan(make_client, db, set_rates, settings, user_kwargs, scope):
+    set_rates({**dict.fromkeys(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "100/min"), scope: "2/min"})
     client = make_client(UserFactory(**user_kwargs))
     url = reverse("api:user-me")
 
@@ -104,8 +117,8 @@ def test_api_rate_follows_the_plan(make_client, db, monkeypatch, user_kwargs, sc
     assert statuses == [200, 200, 429]
 
 
-def test_api_rate_is_per_user_not_per_address(make_client, db, monkeypatch):
-    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "plan_FREE", "1/min")
+def test_api_rate_is_per_user_not_per_address(make_client, db, set_rates):
+    set_rates({"plan_FREE": "1/min"})
     first, second = make_client(UserFactory()), make_client(UserFactory())
     url = reverse("api:user-me")
 
@@ -114,8 +127,8 @@ def test_api_rate_is_per_user_not_per_address(make_client, db, monkeypatch):
     assert second.get(url, REMOTE_ADDR="203.0.113.1").status_code == 200
 
 
-def test_anonymous_api_rate_is_per_address(api_client, db, monkeypatch):
-    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "anon", "2/min")
+def test_anonymous_api_rate_is_per_address(api_client, db, set_rates):
+    set_rates({"anon": "2/min"})
     url = reverse("schema")  # public, and under the default (plan) throttle
 
     statuses = [
