@@ -20,6 +20,7 @@ import statistics
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
@@ -45,20 +46,33 @@ BATCH = 5_000
 START = datetime(2025, 1, 1, tzinfo=UTC)
 
 
+@contextmanager
+def explicit_created_at(model):
+    """Let bulk_create keep the created_at we give (auto_now_add would stamp every row "now")."""
+    field = model._meta.get_field("created_at")
+    field.auto_now_add = False
+    try:
+        yield
+    finally:
+        field.auto_now_add = True
+
+
 def seed(thread, start_index: int, stop_index: int) -> None:
     """Messages start_index..stop_index-1 of the thread, one millisecond apart, as a busy thread would have."""
     from assistants.models import Message, MessageRole
 
-    for low in range(start_index, stop_index, BATCH):
-        Message.objects.bulk_create(
-            Message(
-                thread=thread,
-                role=MessageRole.USER if i % 2 == 0 else MessageRole.ASSISTANT,
-                content=f"Message {i}: " + "lorem ipsum dolor sit amet " * 6,
-                created_at=START + timedelta(milliseconds=i),
+    with explicit_created_at(Message):
+        for low in range(start_index, stop_index, BATCH):
+            Message.objects.bulk_create(
+                Message(
+                    thread=thread,
+                    role=MessageRole.USER if i % 2 == 0 else MessageRole.ASSISTANT,
+                    content=f"Message {i}: " + "lorem ipsum dolor sit amet " * 6,
+                    created_at=START + timedelta(milliseconds=i),
+                )
+                for i in range(low, min(low + BATCH, stop_index))
             )
-            for i in range(low, min(low + BATCH, stop_index))
-        )
+    assert Message.objects.filter(thread=thread, created_at__gte=START + timedelta(days=1)).count() == 0
 
 
 def cursor_after(created_at: datetime) -> str:

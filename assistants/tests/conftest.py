@@ -3,8 +3,9 @@ import pytest
 from accounts.roles import Plan, Role
 from accounts.tests.factories import UserFactory
 from assistants.tests.chat_server import ChatCompletionsServer
-from assistants.tests.factories import AssistantFactory, MembershipFactory, OrganizationFactory
+from assistants.tests.factories import AssistantFactory
 from organizations.models import OrgRole
+from organizations.tests.factories import MembershipFactory, OrganizationFactory
 
 # Every kind of caller the authorization matrix knows.
 KINDS = {

@@ -4,24 +4,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from accounts.tests.factories import UserFactory
 from assistants import services
 from assistants.models import Assistant, Message, MessageRole, Run, RunStatus, Thread
-from organizations.models import Membership, Organization, OrgRole
-
-
-class OrganizationFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Organization
-
-    name = factory.Sequence(lambda n: f"Organization {n}")
-    slug = factory.Sequence(lambda n: f"organization-{n}")
-
-
-class MembershipFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Membership
-
-    user = factory.SubFactory(UserFactory)
-    organization = factory.SubFactory(OrganizationFactory)
-    role = OrgRole.MEMBER
 
 
 class AssistantFactory(factory.django.DjangoModelFactory):
@@ -53,6 +35,17 @@ class MessageFactory(factory.django.DjangoModelFactory):
     thread = factory.SubFactory(ThreadFactory)
     role = MessageRole.USER
     content = factory.Sequence(lambda n: f"Message number {n}")
+
+
+def messages_at(thread, times, content: str = "m{i}") -> list[Message]:
+    """Messages of `thread` created at the given times, in that order (auto_now_add would set them to now)."""
+    messages = Message.objects.bulk_create(
+        Message(thread=thread, content=content.format(i=i)) for i in range(len(times))
+    )
+    for message, created_at in zip(messages, times, strict=True):
+        message.created_at = created_at
+    Message.objects.bulk_update(messages, ["created_at"])
+    return messages
 
 
 class RunFactory(factory.django.DjangoModelFactory):

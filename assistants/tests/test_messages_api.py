@@ -7,7 +7,7 @@ from django.utils import timezone
 from assistants import errors
 from assistants.models import Message, MessageRole
 from assistants.tests.conftest import KINDS, STAFF_KINDS
-from assistants.tests.factories import MessageFactory, ThreadFactory, make_file
+from assistants.tests.factories import MessageFactory, ThreadFactory, make_file, messages_at
 
 
 def url(thread) -> str:
@@ -17,9 +17,7 @@ def url(thread) -> str:
 def seed(thread, count: int) -> list[Message]:
     """`count` messages one second apart, oldest first."""
     start = timezone.now() - timedelta(days=1)
-    return Message.objects.bulk_create(
-        Message(thread=thread, content=f"m{i}", created_at=start + timedelta(seconds=i)) for i in range(count)
-    )
+    return messages_at(thread, [start + timedelta(seconds=i) for i in range(count)])
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -136,7 +134,8 @@ def test_message_list_can_run_newest_first(free_user, make_client):
 def test_message_list_keeps_order_when_times_are_equal(free_user, make_client):
     thread = ThreadFactory(owner=free_user)
     now = timezone.now()
-    same_time = Message.objects.bulk_create(Message(thread=thread, content=f"t{i}", created_at=now) for i in range(7))
+    same_time = messages_at(thread, [now] * 7)
+    assert Message.objects.filter(created_at=now).count() == 7
     client = make_client(free_user)
 
     seen, next_url = [], url(thread) + "?page_size=3"

@@ -12,7 +12,14 @@ from assistants.tasks import execute_run
 from assistants.tests.chat_server import Behaviour, error_body
 from assistants.tests.conftest import KINDS
 from assistants.tests.engines import ProbeEngine
-from assistants.tests.factories import AssistantFactory, MessageFactory, RunFactory, ThreadFactory, make_file
+from assistants.tests.factories import (
+    AssistantFactory,
+    MessageFactory,
+    RunFactory,
+    ThreadFactory,
+    make_file,
+    messages_at,
+)
 
 EXECUTING_KINDS = ["PLUS", "PREMIUM", "ADMIN", "SUPERADMIN"]
 
@@ -162,9 +169,7 @@ def test_run_gives_the_engine_only_the_latest_messages(plus_user, probe, setting
     settings.ASSISTANT_CONTEXT_MESSAGES = 3
     thread = ThreadFactory(owner=plus_user)
     start = timezone.now() - timedelta(hours=1)
-    Message.objects.bulk_create(
-        Message(thread=thread, content=f"m{i}", created_at=start + timedelta(seconds=i)) for i in range(10)
-    )
+    messages_at(thread, [start + timedelta(seconds=i) for i in range(10)])
 
     with django_capture_on_commit_callbacks(execute=True):
         services.run_start(thread=thread, user=plus_user)
