@@ -1,4 +1,3 @@
-from django.db.models import Q
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
@@ -11,10 +10,12 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import serializers, services, tokens
 from accounts.models import User
-from bazar.permissions import IsStaff
+from accounts.roles import Plan
+from bazar.permissions import IsOrgAdminAnywhere, PlanRequired
 from bazar.throttling import AuthScopedThrottle
-from organizations.models import Membership
-from organizations.scoping import member_org_ids
+from organizations import services as org_services
+from organizations.scoping import users_visible_to
+from organizations.serializers import OrgUserCreateSerializer
 
 ACCEPTED = {"detail": "If an account matches, an email is on its way."}
 
@@ -140,17 +141,22 @@ class UserViewSet(
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Users. Staff see everyone; others see themselves and the people they share an organization with."""
+    """Users. Staff see everyone; others see themselves and the people they share an organization with.
+
+    Staff create, change and delete accounts (services enforce the SUPERADMIN rules). A PREMIUM OWNER/ADMIN of an
+    organization creates accounts into it, changes its members' profiles and removes them.
+    """
 
     serializer_class = serializers.UserSerializer
     filterset_class = UserFilter
     search_fields = ["email", "full_name"]
     ordering_fields = ["created_at", "email", "full_name", "role", "plan"]
+    required_plan = {action: Plan.PREMIUM for action in ("create", "update", "partial_update", "destroy")}
     permission_classes_by_action = {
-        "create": [IsStaff],
-        "update": [IsStaff],
-        "partial_update": [IsStaff],
-        "destroy": [IsStaff],
+        "create": [PlanRequired, IsOrgAdminAnywhere],
+        "update": [PlanRequired],
+        "partial_update": [PlanRequired],
+        "destroy": [PlanRequired],
     }
 
     def get_permissions(self):
@@ -158,24 +164,30 @@ class UserViewSet(
         return [permission() for permission in classes]
 
     def get_queryset(self):
-        user = self.request.user
-        if user.is_staff:
-            return User.objects.all()
-        colleagues = Membership.objects.filter(organization__in=member_org_ids(user)).values("user")
-        return User.objects.filter(Q(pk=user.pk) | Q(pk__in=colleagues, is_active=True))
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no caller
+            return User.objects.none()
+        return users_visible_to(self.request.user)
 
     def get_serializer_class(self):
         return {
-            "create": serializers.UserCreateSerializer,
+            "create": OrgUserCreateSerializer,
             "update": serializers.UserUpdateSerializer,
             "partial_update": serializers.UserUpdateSerializer,
         }.get(self.action, serializers.UserSerializer)
 
-    @extend_schema(request=serializers.UserCreateSerializer, responses={201: serializers.UserSerializer})
+    @extend_schema(request=OrgUserCreateSerializer, responses={201: serializers.UserSerializer})
     def create(self, request, *args, **kwargs):
-        data = _valid(serializers.UserCreateSerializer, request)
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        organization, org_role = data.pop("organization", None), data.pop("organization_role")
         password = data.pop("password", None)
-        user = services.user_create(**data, password=password, actor=request.user)
+        if organization is None:  # staff only: the serializer requires an organization from anyone else
+            user = services.user_create(**data, password=password, actor=request.user)
+        else:
+            user = org_services.org_user_create(
+                organization=organization, org_role=org_role, password=password, actor=request.user, **data
+            )
         return Response(serializers.UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=serializers.UserUpdateSerializer, responses={200: serializers.UserSerializer})
@@ -184,12 +196,20 @@ class UserViewSet(
         target = self.get_object()
         serializer = serializers.UserUpdateSerializer(data=request.data, partial=partial)
         serializer.is_valid(raise_exception=True)
-        user = services.user_update(user=target, actor=request.user, data=serializer.validated_data)
+        if request.user.is_staff:
+            user = services.user_update(user=target, actor=request.user, data=serializer.validated_data)
+        else:
+            user = org_services.org_user_update(user=target, actor=request.user, data=serializer.validated_data)
         return Response(serializers.UserSerializer(user).data)
 
     @extend_schema(responses={204: None})
     def destroy(self, request, *args, **kwargs):
-        services.user_deactivate(user=self.get_object(), actor=request.user)
+        """Staff delete (deactivate) the account; an organization OWNER/ADMIN removes it from its organizations."""
+        target = self.get_object()
+        if request.user.is_staff:
+            services.user_deactivate(user=target, actor=request.user)
+        else:
+            org_services.org_user_remove(user=target, actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(methods=["GET"], responses={200: serializers.UserSerializer})
