@@ -8,14 +8,8 @@ from django.urls import reverse
 
 from assistants import errors as assistant_errors
 from assistants.models import Assistant, File, RunStatus
-from assistants.tests.factories import (
-    AssistantFactory,
-    MessageFactory,
-    OrganizationFactory,
-    RunFactory,
-    ThreadFactory,
-    make_file,
-)
+from assistants.tests.factories import AssistantFactory, MessageFactory, RunFactory, ThreadFactory, make_file
+from organizations.tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
 
