@@ -16,6 +16,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Sum
+from django.http import Http404
 from django.utils import timezone
 
 from accounts.roles import limit_for
@@ -165,7 +166,9 @@ def run_start(*, thread: Thread, user, file_ids: Iterable[UUID | str] = ()) -> R
     """
     with transaction.atomic():
         get_user_model().objects.select_for_update().filter(pk=user.pk).first()
-        thread = Thread.objects.select_for_update().select_related("assistant").get(pk=thread.pk)
+        thread = Thread.objects.select_for_update().select_related("assistant").filter(pk=thread.pk).first()
+        if thread is None:
+            raise Http404("The thread is gone.")  # deleted by a concurrent request
         if not thread.assistant.is_active:
             raise ValidationError(errors.ASSISTANT_INACTIVE_MESSAGE, code=errors.ASSISTANT_INACTIVE)
         if not thread.messages.exists():
@@ -197,7 +200,9 @@ def _enqueue_run(run_id: UUID) -> None:
 @transaction.atomic
 def run_cancel(*, run: Run) -> Run:
     """Queued or in-progress runs stop here; whatever the worker produces later is discarded."""
-    run = Run.objects.select_for_update().get(pk=run.pk)
+    run = Run.objects.select_for_update().filter(pk=run.pk).first()
+    if run is None:
+        raise Http404("The run is gone.")  # its thread was deleted by a concurrent request
     if run.status in TERMINAL_RUN_STATUSES:
         raise ValidationError(errors.RUN_NOT_CANCELLABLE_MESSAGE, code=errors.RUN_NOT_CANCELLABLE)
     run.status = RunStatus.CANCELLED

@@ -151,6 +151,12 @@ class RunViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Retrieve
 
     @extend_schema(request=serializers.RunCreateSerializer, responses={201: serializers.RunSerializer})
     def create(self, request, *args, **kwargs):
+        """Start (execute) a run on the thread: it is created `queued` and answered by a background worker.
+
+        Refusals: 403 `plan_upgrade_required` (FREE); 429 `quota_exceeded` when the plan's runs per UTC day are
+        used up (Retry-After: seconds to the next UTC day); 400 `thread_empty`, `run_active` (one queued or
+        in-progress run per thread), `assistant_inactive`, `does_not_exist` / `too_many_files` on `file_ids`.
+        """
         serializer = serializers.RunCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         run = services.run_start(thread=self.get_thread(), user=request.user, **serializer.validated_data)
@@ -161,6 +167,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Retrieve
     @extend_schema(request=None, responses={200: serializers.RunSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, *args, **kwargs):
+        """Cancel a queued or in-progress run; a finished one answers 400 `run_not_cancellable`."""
         run = services.run_cancel(run=self.get_object())
         return Response(self.get_serializer(self.get_queryset().get(pk=run.pk)).data)
 
@@ -196,6 +203,12 @@ class FileViewSet(viewsets.ModelViewSet):
 
     @extend_schema(request=serializers.FileUploadSerializer, responses={201: serializers.FileSerializer})
     def create(self, request, *args, **kwargs):
+        """Upload a file (multipart: `file`, `organization`) into an organization the caller belongs to.
+
+        The type is sniffed from the bytes. Refusals: 403 `plan_upgrade_required` (below PREMIUM); 413
+        `file_too_large` (FILE_UPLOAD_MAX_SIZE); 415 `unsupported_file_type` (FILE_ALLOWED_CONTENT_TYPES);
+        403 `storage_quota_exceeded` (the organization's bytes over the uploader's plan `storage_bytes`).
+        """
         # Bodies far over the limit never get here: bazar.middleware answers them 413 unread.
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

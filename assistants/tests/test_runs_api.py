@@ -491,3 +491,15 @@ def test_run_list_query_count_does_not_grow_with_rows(
         run.files.add(file)
     with django_assert_num_queries(len(one.captured_queries)):
         assert len(client.get(runs_url(thread), {"page_size": 100}).json()["results"]) == 50
+
+
+def test_run_that_cannot_be_queued_is_marked_failed(plus_user, thread_of, settings, django_capture_on_commit_callbacks):
+    settings.TASKS = {"default": {"BACKEND": "no.such.TaskBackend"}}  # a misconfigured queue
+    thread = thread_of(plus_user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.run_start(thread=thread, user=plus_user)
+
+    run.refresh_from_db()
+    assert (run.status, run.error) == (RunStatus.FAILED, services.QUEUE_FAILED_MESSAGE)
+    assert run.finished_at is not None
