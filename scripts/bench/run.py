@@ -297,7 +297,8 @@ def wrk(
     threads = min(WRK_THREADS, connections)
     if warmup and seconds(WARMUP) > 0:
         out = WORK / f"wrk-{name}-warmup.json"
-        _wrk(url, threads, connections, WARMUP, {**env, "BENCH_OUT": str(out)})
+        tokens = env.get("BENCH_TOKENS_WARMUP", env.get("BENCH_TOKENS", ""))
+        _wrk(url, threads, connections, WARMUP, {**env, "BENCH_TOKENS": tokens, "BENCH_OUT": str(out)})
     out = WORK / f"wrk-{name}.json"
     _wrk(url, threads, connections, duration, {**env, "BENCH_OUT": str(out)})
     raw = json.loads(out.read_text())
@@ -404,7 +405,12 @@ class Endpoints:
         status, body = http(self.base + self.specs["refresh"]["path"], method="POST", body={"refresh": tokens[0]})
         if status == 200:
             tokens[0] = json.loads(body)["refresh"]
-            path.write_text("\n".join(tokens) + "\n")
+        # A refresh token is spent once used: the warm-up and the measured run each get their own half.
+        half = len(tokens) // 2
+        warmup, measured = path.with_suffix(".warmup"), path.with_suffix(".measured")
+        warmup.write_text("\n".join(tokens[:half]) + "\n")
+        measured.write_text("\n".join(tokens[half:]) + "\n")
+        self.specs["refresh"]["env"].update({"BENCH_TOKENS": str(measured), "BENCH_TOKENS_WARMUP": str(warmup)})
         return status, body
 
     def _deep_page(self, first: dict, token: str) -> None:
