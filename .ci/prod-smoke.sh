@@ -37,8 +37,9 @@ psql_admin "CREATE DATABASE ${DB}"
 PORT="$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 
 # The production environment: DEBUG off, a real secret, PostgreSQL, Redis, the database task queue.
+SECRET_KEY="smoke-$(head -c 48 /dev/urandom | base64 | tr -d '/+=\n')"
+export PORT SECRET_KEY
 export DEBUG=false \
-  SECRET_KEY="smoke-$(head -c 48 /dev/urandom | base64 | tr -d '/+=\n')" \
   ALLOWED_HOSTS=127.0.0.1,localhost \
   SECURE_SSL_REDIRECT=false \
   DATABASE_URL="postgres://postgres@127.0.0.1:5432/${DB}" \
@@ -48,7 +49,6 @@ export DEBUG=false \
   STATIC_ROOT="$WORK/static" \
   MEDIA_ROOT="$WORK/media" \
   LOG_FORMAT=json \
-  PORT="$PORT" \
   GUNICORN_BIND="127.0.0.1:${PORT}" \
   WEB_CONCURRENCY=2
 unset LOG_LEVEL GUNICORN_ACCESS_LOG
@@ -103,10 +103,12 @@ echo "ok   GET /admin/login/ 200 with CSP; $(wc -w <<<"$stylesheets") stylesheet
 docs_status="$(curl -sS -o "$WORK/docs.html" -w '%{http_code}' "$BASE/api/docs/")"
 [ "$docs_status" = 200 ] || fail "/api/docs/ answered $docs_status"
 if grep -q '<script>' "$WORK/docs.html"; then fail "/api/docs/ has an inline script the CSP blocks"; fi
-for src in $(grep -o '<script src="[^"]*"' "$WORK/docs.html" | cut -d'"' -f2 | sed 's/&amp;/\&/g'); do
+scripts="$(grep -o '<script src="[^"]*"' "$WORK/docs.html" | cut -d'"' -f2 | sed 's/&amp;/\&/g')"
+[ -n "$scripts" ] || fail "/api/docs/ loads no script"
+while read -r src; do
   answer="$(curl -sS -o /dev/null -w '%{http_code} %{content_type}' "$BASE$src")"
   [[ "$answer" == "200 "*javascript* ]] || fail "$src answered $answer"
-done
+done <<<"$scripts"
 echo "ok   GET /api/docs/ 200, its scripts load from this origin"
 
 PATH="$ROOT/.venv/bin:$PATH" "${HEALTHCHECK[@]}" || fail "the Dockerfile HEALTHCHECK command failed"
