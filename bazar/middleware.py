@@ -1,7 +1,12 @@
-"""Request body caps, answered in the one error format before anything reads the body."""
+"""Request body caps answered in the one error format, and a retry for requests whose database connection died."""
+
+import logging
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError, connection
 from django.http import JsonResponse
+
+logger = logging.getLogger(__name__)
 
 REQUEST_TOO_LARGE = "request_too_large"
 REQUEST_TOO_LARGE_MESSAGE = "The request body is larger than the {limit} bytes this endpoint accepts."
@@ -43,4 +48,63 @@ class RequestSizeLimitMiddleware:
                 },
                 status=413,
             )
+        return self.get_response(request)
+
+
+READ_STATEMENTS = frozenset({"SELECT", "SHOW", "SAVEPOINT", "RELEASE", "ROLLBACK", "SET", "BEGIN"})
+
+
+class _WriteTracker:
+    """An execute wrapper that knows whether a request may have changed the database, and whether its connection
+    died under it. Writes inside a transaction that was still open when the connection died were rolled back by
+    the server; anything else (autocommitted writes, a transaction that ended, a failed COMMIT) may have stuck."""
+
+    def __init__(self, connection):
+        self.connection, self.pending, self.unsafe, self.lost = connection, False, False, False
+
+    def _in_transaction(self) -> bool:
+        from psycopg import pq
+
+        raw = self.connection.connection
+        return raw is not None and raw.info.transaction_status != pq.TransactionStatus.IDLE
+
+    def __call__(self, execute, sql, params, many, context):
+        if self.pending and not self._in_transaction():
+            self.unsafe, self.pending = True, False  # the transaction holding our writes ended: committed or not
+        try:
+            result = execute(sql, params, many, context)
+        except (OperationalError, InterfaceError):
+            raw = self.connection.connection
+            self.lost = self.lost or raw is None or raw.closed or raw.broken
+            raise
+        words = str(sql).lstrip().split(None, 1)
+        if not words or words[0].upper() not in READ_STATEMENTS:
+            if self._in_transaction():
+                self.pending = True
+            else:
+                self.unsafe = True
+        return result
+
+
+class DatabaseReconnectMiddleware:
+    """Run a request again, once, when its PostgreSQL connection died under it (a restart, a failover) and nothing it
+    did can have been kept: the retry waits in the connection pool until the server is back. Requests that wrote
+    outside a still-open transaction, or whose body cannot be replayed (multipart), get their 500 as before."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if connection.vendor != "postgresql":
+            return self.get_response(request)
+        replayable = not request.META.get("CONTENT_TYPE", "").lower().startswith("multipart/")
+        if replayable:
+            request.body  # noqa: B018 (read and keep it, capped by RequestSizeLimitMiddleware, to replay it)
+        tracker = _WriteTracker(connection)
+        with connection.execute_wrapper(tracker):
+            response = self.get_response(request)
+        if response.status_code < 500 or not tracker.lost or tracker.unsafe or not replayable:
+            return response
+        logger.warning("database connection lost mid-request; running it again", extra={"path": request.path})
+        connection.close()  # hand the dead connection back; the pool replaces it once the server answers
         return self.get_response(request)

@@ -51,6 +51,7 @@ MIDDLEWARE = [
     "bazar.logging.request_log_middleware",
     "django_guid.middleware.guid_middleware",
     "bazar.middleware.RequestSizeLimitMiddleware",
+    "bazar.middleware.DatabaseReconnectMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
