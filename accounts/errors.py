@@ -9,11 +9,15 @@ EMAIL_TAKEN = "email_taken"
 TOKEN_INVALID = "token_invalid"
 TOKEN_EXPIRED = "token_expired"
 TOKEN_REVOKED = "token_revoked"
+TOKEN_NOT_VALID = "token_not_valid"  # simplejwt's code for a bad JWT, kept for every JWT refusal
+USER_INACTIVE = "user_inactive"
 WRONG_PASSWORD = "wrong_password"
 ALREADY_VERIFIED = "already_verified"
 ROLE_CHANGE_FORBIDDEN = "role_change_forbidden"
 SUPERADMIN_PROTECTED = "superadmin_protected"
 ACCOUNT_LOCKED = "account_locked"
+# Codes of Django's password validators (settings.AUTH_PASSWORD_VALIDATORS), for the OpenAPI schema.
+PASSWORD_CODES = ["password_too_short", "password_too_common", "password_entirely_numeric", "password_too_similar"]
 
 
 class AccountBlocked(exceptions.PermissionDenied):
@@ -45,3 +49,7 @@ def token_invalid() -> exceptions.ValidationError:
 
 def token_expired() -> exceptions.ValidationError:
     return exceptions.ValidationError({"token": ["This token has expired."]}, code=TOKEN_EXPIRED)
+
+
+def token_not_valid() -> exceptions.AuthenticationFailed:
+    return exceptions.AuthenticationFailed("Token is invalid or expired.", code=TOKEN_NOT_VALID)

@@ -5,8 +5,11 @@ import uuid
 from django.core import signing
 from django.db import transaction
 from django.utils.crypto import salted_hmac
-from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenBackendError, TokenError
+from rest_framework import exceptions
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.state import token_backend
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import errors
@@ -35,7 +38,7 @@ def _fingerprint(user: User, purpose: str) -> str:
         VERIFY_EMAIL: f"{user.email}|{user.is_verified}",
         RESET_PASSWORD: f"{user.password}|{user.token_version}|{user.is_active}",
     }[purpose]
-    return salted_hmac(f"bazar.accounts.{purpose}", state).hexdigest()[:32]
+    return salted_hmac(f"bazar.accounts.{purpose}", state, algorithm="sha256").hexdigest()[:32]
 
 
 def _signer(purpose: str) -> signing.TimestampSigner:
@@ -74,27 +77,46 @@ def _is_uuid(value) -> bool:
 def refresh_rotate(raw_refresh: str) -> dict[str, str]:
     """Trade a refresh token for a new pair and blacklist the old one. Reusing a rotated-out token is
     treated as theft: every token of that user is revoked."""
-    from accounts.services import tokens_revoke_all
-
     try:
-        payload = RefreshToken.get_token_backend().decode(raw_refresh, verify=True)
-    except TokenBackendError as exc:
-        raise InvalidToken("Token is invalid or expired.") from exc
-    user = User.objects.filter(pk=payload.get(api_settings.USER_ID_CLAIM)).first()
-    try:
-        old = RefreshToken(raw_refresh)
+        old = RefreshToken(raw_refresh)  # signature, expiry, issuer, audience, type and blacklist
     except TokenError as exc:
-        if user is not None and "blacklisted" in str(exc).lower():
-            tokens_revoke_all(user=user)
-        raise InvalidToken(str(exc)) from exc
-    if user is None or not user.is_active:
-        raise AuthenticationFailed("User not found or deactivated.", code="user_inactive")
-    if user.is_blocked:
-        raise AuthenticationFailed(errors.AccountBlocked.default_detail, code=errors.ACCOUNT_BLOCKED)
-    if old.payload.get("ver", 0) != user.token_version:
-        raise AuthenticationFailed("This token has been revoked.", code=errors.TOKEN_REVOKED)
+        _revoke_all_on_reuse(raw_refresh)
+        raise errors.token_not_valid() from exc
+    user = active_user(old.get(api_settings.USER_ID_CLAIM), old.get("ver", 0))
     with transaction.atomic():
         _, spent_now = old.blacklist()
     if not spent_now:  # a concurrent refresh spent the same token first
-        raise InvalidToken("Token is blacklisted")
+        raise errors.token_not_valid()
     return token_pair_for(user)
+
+
+def _revoke_all_on_reuse(raw_refresh: str) -> None:
+    """A genuine, unexpired refresh token of the current generation that is already blacklisted was rotated
+    out (or logged out) before: someone replays it. Older generations were revoked already; replaying them
+    must not let an attacker keep logging the user out."""
+    from accounts.services import tokens_revoke_all
+
+    try:
+        payload = token_backend.decode(raw_refresh, verify=True)
+    except TokenBackendError:
+        return
+    if payload.get(api_settings.TOKEN_TYPE_CLAIM) != RefreshToken.token_type:
+        return
+    if not BlacklistedToken.objects.filter(token__jti=payload.get(api_settings.JTI_CLAIM)).exists():
+        return
+    user_id = payload.get(api_settings.USER_ID_CLAIM)
+    user = User.objects.filter(pk=user_id).first() if _is_uuid(user_id) else None
+    if user is not None and payload.get("ver", 0) == user.token_version:
+        tokens_revoke_all(user=user)
+
+
+def active_user(user_id, version: int) -> User:
+    """The user a valid token names, refused when deleted, blocked or revoked since the token was issued."""
+    user = User.objects.filter(pk=user_id).first() if _is_uuid(user_id) else None
+    if user is None or not user.is_active:
+        raise exceptions.AuthenticationFailed("User not found or deactivated.", code=errors.USER_INACTIVE)
+    if user.is_blocked:
+        raise exceptions.AuthenticationFailed(errors.AccountBlocked.default_detail, code=errors.ACCOUNT_BLOCKED)
+    if version != user.token_version:
+        raise exceptions.AuthenticationFailed("This token has been revoked.", code=errors.TOKEN_REVOKED)
+    return user

@@ -1,16 +1,19 @@
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import serializers, services, tokens
+from accounts import errors, serializers, services, tokens
+from accounts.authentication import JWTAuthentication
 from accounts.models import User
 from accounts.roles import Plan
+from bazar.exceptions import ForbiddenResponseSerializer, UnauthorizedResponseSerializer
 from bazar.permissions import IsOrgAdminAnywhere, PlanRequired
 from bazar.throttling import AuthScopedThrottle
 from organizations import services as org_services
@@ -27,7 +30,13 @@ class PublicAuthView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [AuthScopedThrottle]
 
+    def get_authenticate_header(self, request):
+        # Without authenticators DRF turns every 401 (bad credentials, bad refresh token) into a 403.
+        return JWTAuthentication().authenticate_header(request)
 
+
+@extend_validation_errors([errors.EMAIL_TAKEN], field_name="email")
+@extend_validation_errors(errors.PASSWORD_CODES, field_name="password")
 class RegisterView(PublicAuthView):
     throttle_scope = "auth_register"
 
@@ -41,7 +50,14 @@ class RegisterView(PublicAuthView):
 class LoginView(PublicAuthView):
     throttle_scope = "auth_login"
 
-    @extend_schema(request=serializers.LoginSerializer, responses={200: serializers.LoginResponseSerializer})
+    @extend_schema(
+        request=serializers.LoginSerializer,
+        responses={
+            200: serializers.LoginResponseSerializer,
+            401: OpenApiResponse(UnauthorizedResponseSerializer, description="`invalid_credentials`"),
+            403: OpenApiResponse(ForbiddenResponseSerializer, description="`account_blocked`, `email_not_verified`"),
+        },
+    )
     def post(self, request):
         data = _valid(serializers.LoginSerializer, request)
         user = services.user_login(email=data["email"], password=data["password"], request=request)
@@ -51,7 +67,17 @@ class LoginView(PublicAuthView):
 class RefreshView(PublicAuthView):
     throttle_scope = "auth_token"
 
-    @extend_schema(request=serializers.RefreshSerializer, responses={200: serializers.TokenPairSerializer})
+    @extend_schema(
+        request=serializers.RefreshSerializer,
+        responses={
+            200: serializers.TokenPairSerializer,
+            401: OpenApiResponse(
+                UnauthorizedResponseSerializer,
+                description="`token_not_valid` (reusing a rotated token also revokes every token of the account), "
+                "`token_revoked`, `account_blocked`, `user_inactive`",
+            ),
+        },
+    )
     def post(self, request):
         data = _valid(serializers.RefreshSerializer, request)
         return Response(tokens.refresh_rotate(data["refresh"]))
@@ -60,16 +86,23 @@ class RefreshView(PublicAuthView):
 class LogoutView(PublicAuthView):
     throttle_scope = "auth_token"
 
-    @extend_schema(request=serializers.RefreshSerializer, responses={204: None})
+    @extend_schema(
+        request=serializers.RefreshSerializer,
+        responses={
+            204: OpenApiResponse(description="The refresh token is blacklisted."),
+            401: OpenApiResponse(UnauthorizedResponseSerializer, description="`token_not_valid`"),
+        },
+    )
     def post(self, request):
         data = _valid(serializers.RefreshSerializer, request)
         try:
             RefreshToken(data["refresh"]).blacklist()
         except TokenError as exc:
-            raise InvalidToken(str(exc)) from exc
+            raise errors.token_not_valid() from exc
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+@extend_validation_errors([errors.TOKEN_INVALID, errors.TOKEN_EXPIRED], field_name="token")
 class VerifyEmailView(PublicAuthView):
     throttle_scope = "auth_email"
 
@@ -100,6 +133,8 @@ class ForgotPasswordView(PublicAuthView):
         return Response(ACCEPTED, status=status.HTTP_202_ACCEPTED)
 
 
+@extend_validation_errors([errors.TOKEN_INVALID, errors.TOKEN_EXPIRED], field_name="token")
+@extend_validation_errors(errors.PASSWORD_CODES, field_name="password")
 class ResetPasswordView(PublicAuthView):
     throttle_scope = "auth_email"
 
@@ -110,6 +145,8 @@ class ResetPasswordView(PublicAuthView):
         return Response({"detail": "Password has been reset. Log in with the new password."})
 
 
+@extend_validation_errors([errors.WRONG_PASSWORD], field_name="current_password")
+@extend_validation_errors(errors.PASSWORD_CODES, field_name="new_password")
 class ChangePasswordView(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -133,6 +170,19 @@ class UserFilter(filters.FilterSet):
         fields = ["role", "plan", "is_verified", "is_blocked", "is_active"]
 
 
+@extend_validation_errors(
+    [errors.EMAIL_TAKEN], field_name="email", actions=["create", "update", "partial_update", "me"]
+)
+@extend_validation_errors(
+    [errors.ROLE_CHANGE_FORBIDDEN], field_name="role", actions=["create", "update", "partial_update"]
+)
+@extend_validation_errors(errors.PASSWORD_CODES, field_name="password", actions=["create"])
+@extend_validation_errors(
+    [errors.SUPERADMIN_PROTECTED], field_name="non_field_errors", actions=["update", "partial_update", "destroy"]
+)
+@extend_schema_view(
+    partial_update=extend_schema(request=serializers.UserUpdateSerializer, responses={200: serializers.UserSerializer})
+)
 class UserViewSet(
     mixins.ListModelMixin,
     mixins.CreateModelMixin,

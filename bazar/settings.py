@@ -71,7 +71,8 @@ ASGI_APPLICATION = "bazar.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # Project-wide template overrides (the offline ReDoc page).
+        "DIRS": [BASE_DIR / "bazar" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -215,6 +216,11 @@ REST_FRAMEWORK = {
 DRF_STANDARDIZED_ERRORS = {
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": False,
     "EXCEPTION_HANDLER_CLASS": "bazar.exceptions.ExceptionHandler",
+    "ERROR_SCHEMAS": {
+        "401": "bazar.exceptions.UnauthorizedResponseSerializer",
+        "403": "bazar.exceptions.ForbiddenResponseSerializer",
+        "429": "bazar.exceptions.TooManyRequestsResponseSerializer",
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Bazar API",
@@ -241,6 +247,7 @@ SPECTACULAR_SETTINGS = {
         "PlanEnum": "accounts.roles.Plan.choices",
         "OrgRoleEnum": "organizations.roles.OrgRole.choices",
         "InvitationStatusEnum": "organizations.models.InvitationStatus.choices",
+        "MessageRoleEnum": "assistants.models.MessageRole.choices",
     },
     "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
 }

@@ -1,9 +1,18 @@
 """Cache-backed throttles; they hold across workers because the cache is shared (Redis in production)."""
 
+from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
 
-class PlanRateThrottle(SimpleRateThrottle):
+class LiveRatesMixin:
+    """Rates read from settings on every request: DRF copies them onto the class once, at import."""
+
+    @property
+    def THROTTLE_RATES(self) -> dict:
+        return api_settings.DEFAULT_THROTTLE_RATES
+
+
+class PlanRateThrottle(LiveRatesMixin, SimpleRateThrottle):
     """The default API rate: per user by plan (staff have their own), per client address when anonymous."""
 
     def __init__(self):
@@ -26,7 +35,7 @@ class PlanRateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
-class AuthScopedThrottle(ScopedRateThrottle):
+class AuthScopedThrottle(LiveRatesMixin, ScopedRateThrottle):
     """For the public auth endpoints (`throttle_scope` on the view), keyed on the client address."""
 
     def get_cache_key(self, request, view):
