@@ -15,6 +15,7 @@ from assistants import errors, serializers, services
 from assistants.filters import AssistantFilter, FileFilter, MessageFilter, RunFilter, ThreadFilter
 from assistants.models import Message, Run, Thread
 from assistants.scoping import assistants_for, files_for, threads_for
+from bazar.idempotency import idempotent
 from bazar.pagination import CreatedCursorPagination
 from bazar.permissions import IsStaff, PlanRequired
 
@@ -150,6 +151,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Retrieve
         return Run.objects.filter(thread=self.get_thread()).prefetch_related("files")
 
     @extend_schema(request=serializers.RunCreateSerializer, responses={201: serializers.RunSerializer})
+    @idempotent
     def create(self, request, *args, **kwargs):
         """Start (execute) a run on the thread: it is created `queued` and answered by a background worker.
 
@@ -202,6 +204,7 @@ class FileViewSet(viewsets.ModelViewSet):
         return super().perform_content_negotiation(request, force=force or self.action == "content")
 
     @extend_schema(request=serializers.FileUploadSerializer, responses={201: serializers.FileSerializer})
+    @idempotent
     def create(self, request, *args, **kwargs):
         """Upload a file (multipart: `file`, `organization`) into an organization the caller belongs to.
 

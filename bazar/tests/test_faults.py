@@ -318,12 +318,13 @@ def live_app(postgres_cluster):
         connection.execute("CREATE DATABASE bazar_faults")
     env = _app_env(postgres_cluster.url("bazar_faults"))
     manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-    subprocess.run([*manage, "migrate", "--noinput"], env=env, check=True, capture_output=True, timeout=300)
     seed = (
         "from accounts.services import user_create;"
         "user_create(email='load@example.com', password='Load-test-pass-1', is_verified=True, send_verification=False)"
     )
-    subprocess.run([*manage, "shell", "-c", seed], env=env, check=True, capture_output=True, timeout=120)
+    for command in (["migrate", "--noinput"], ["shell", "-c", seed]):
+        result = subprocess.run([*manage, *command], env=env, capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr[-3000:]
 
     port = _free_port()
     gunicorn = str(Path(sys.executable).parent / "gunicorn")

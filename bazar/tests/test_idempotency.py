@@ -154,3 +154,77 @@ def test_idempotency_header_and_errors_are_in_the_schema(api_client, db):
         ("Idempotency-Key", False)
     ]
     assert {"409", "422", "503"} <= set(operation["responses"])
+
+
+# ---------------------------------------------------------------- the real endpoints: runs and file uploads
+
+
+def test_run_start_retried_with_the_same_key_starts_one_run(make_client, plus_user, django_capture_on_commit_callbacks):
+    from assistants.models import Run
+    from assistants.tests.factories import MessageFactory, ThreadFactory
+
+    thread = ThreadFactory(owner=plus_user)
+    MessageFactory(thread=thread)
+    client = make_client(plus_user)
+    url = reverse("api:thread-run-list", kwargs={"thread_pk": thread.pk})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = client.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="run-1")
+        retry = client.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="run-1")
+
+    assert first.status_code == retry.status_code == 201
+    assert retry.json() == first.json()
+    assert retry[idempotency.REPLAYED_HEADER] == "true"
+    assert Run.objects.filter(thread=thread).count() == 1
+
+
+def test_run_start_with_a_reused_key_and_other_body_is_422(make_client, plus_user):
+    from assistants.tests.factories import MessageFactory, ThreadFactory
+
+    thread = ThreadFactory(owner=plus_user)
+    MessageFactory(thread=thread)
+    client = make_client(plus_user)
+    url = reverse("api:thread-run-list", kwargs={"thread_pk": thread.pk})
+    client.post(url, {}, format="json", HTTP_IDEMPOTENCY_KEY="run-1")
+
+    response = client.post(url, {"file_ids": []}, format="json", HTTP_IDEMPOTENCY_KEY="run-1")
+
+    assert response.status_code == 422
+    assert _codes(response) == [idempotency.KEY_REUSED]
+
+
+def test_file_upload_retried_with_the_same_key_stores_one_file(make_client, premium_user, settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from assistants.models import File
+    from organizations.models import OrgRole
+    from organizations.tests.factories import MembershipFactory, OrganizationFactory
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    organization = OrganizationFactory()
+    MembershipFactory(user=premium_user, organization=organization, role=OrgRole.OWNER)
+    client = make_client(premium_user)
+
+    def upload(content: bytes):
+        body = {
+            "file": SimpleUploadedFile("a.txt", content, content_type="text/plain"),
+            "organization": str(organization.pk),
+        }
+        return client.post(reverse("api:file-list"), body, format="multipart", HTTP_IDEMPOTENCY_KEY="upload-1")
+
+    first, retry, other = upload(b"same bytes\n"), upload(b"same bytes\n"), upload(b"other bytes\n")
+
+    assert first.status_code == retry.status_code == 201
+    assert retry.json() == first.json()
+    assert other.status_code == 422
+    assert File.objects.filter(organization=organization).count() == 1
+    assert sum(1 for path in (tmp_path / "media").rglob("*") if path.is_file()) == 1
+
+
+def test_run_and_upload_operations_document_the_header(api_client, db):
+    schema = api_client.get(reverse("schema"), HTTP_ACCEPT="application/json").json()
+
+    for path in ("/api/v1/threads/{thread_pk}/runs/", "/api/v1/files/"):
+        operation = schema["paths"][path]["post"]
+        assert "Idempotency-Key" in [parameter["name"] for parameter in operation["parameters"]]
+        assert {"409", "422"} <= set(operation["responses"])
