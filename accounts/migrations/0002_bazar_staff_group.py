@@ -32,9 +32,11 @@ def _ensure_permissions(apps, using):
 
     for label in STAFF_PERMISSIONS:
         app_config = apps.get_app_config(label)
-        app_config.models_module = True
+        # Historical app configs have no models module, which create_permissions() requires.
+        models_module = getattr(app_config, "models_module", None)
+        app_config.models_module = models_module or True
         create_permissions(app_config, verbosity=0, using=using, apps=apps)
-        app_config.models_module = None
+        app_config.models_module = models_module
 
 
 def create_staff_group(apps, schema_editor):

@@ -6,10 +6,14 @@ Screenshots land in artifacts/screenshots/.
 """
 
 import os
+from importlib import import_module
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from django.apps import apps as django_apps
 from django.conf import settings as django_settings
+from django.db import connection
 
 from accounts.models import User
 from accounts.roles import Role
@@ -29,12 +33,15 @@ CHROMIUM_ARGS = [
 SCREENSHOTS = Path(django_settings.BASE_DIR) / "artifacts" / "screenshots"
 BLOCK_REASON = "Spam sent from the browser test"
 
-pytestmark = [
-    pytest.mark.browser,
-    # The live server answers from another thread, so the data must be committed; serialized rollback restores
-    # what migrations created (the "Bazar staff" group) after each test's flush.
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
-]
+# The live server answers from another thread, so the data must be committed: transactional tests.
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _staff_group(transactional_db):
+    """Each transactional test ends with a flush of every table: put back what the data migration creates."""
+    migration = import_module("accounts.migrations.0002_bazar_staff_group")
+    migration.create_staff_group(django_apps, SimpleNamespace(connection=connection))
 
 
 def _unavailable(reason: str):
