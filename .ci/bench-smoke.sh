@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-BENCH_DURATION=1s BENCH_WARMUP=0s BENCH_SOAK_DURATION=2s BENCH_MESSAGES=5000 BENCH_COMPARE_WORKERS=0 \
+BENCH_DURATION=1s BENCH_WARMUP=0s BENCH_SOAK_DURATION=2s BENCH_MESSAGES=5000 BENCH_COMPARE_WORKERS=0 BENCH_PROFILE_REQUESTS=5 BENCH_HASH_ROUNDS=1 \
   BENCH_DB=bazar_bench_smoke BENCH_WORKDIR="$out/work" BENCH_OUTPUT="$out/benchmarks.md" \
   .venv/bin/python scripts/bench/run.py > "$out/log" 2>&1 || { cat "$out/log"; exit 1; }
 # Every row must have been measured (a skipped row says why in its note column) with no errors.

@@ -11,6 +11,7 @@ Environment (all optional):
   BENCH_MESSAGES=100000     messages in the big thread
   BENCH_FLOOD_RATE=200      wrong-password logins per second during the login flood
   BENCH_COMPARE_WORKERS=1   also compare gunicorn worker types/counts (0 to skip)
+  BENCH_PROFILE_REQUESTS=100  requests per endpoint for the in-process CPU profile
   BENCH_OUTPUT=docs/benchmarks.md
   BENCH_DB=bazar_bench  BENCH_ADMIN_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres
   BENCH_REDIS_URL=redis://127.0.0.1:6379/14  BENCH_PORT=18080  BENCH_WORKDIR=/tmp/bazar-bench
@@ -49,6 +50,8 @@ FLOOD_RATE = int(os.environ.get("BENCH_FLOOD_RATE", "200"))
 FLOOD_CONNECTIONS = int(os.environ.get("BENCH_FLOOD_CONNECTIONS", "16"))
 FLOOD_PROBE_CONNECTIONS = 4
 SOAK_CONNECTIONS = 32
+HASH_ROUNDS = int(os.environ.get("BENCH_HASH_ROUNDS", "7"))
+PROFILE_REQUESTS = int(os.environ.get("BENCH_PROFILE_REQUESTS", "100"))
 COMPARE_WORKERS = os.environ.get("BENCH_COMPARE_WORKERS", "1") not in ("0", "false", "no", "")
 OUTPUT = ROOT / os.environ.get("BENCH_OUTPUT", "docs/benchmarks.md")
 DB_NAME = os.environ.get("BENCH_DB", "bazar_bench")
@@ -476,21 +479,24 @@ def flood_scenario(endpoints: Endpoints, name: str, *, rate: int) -> dict:
 def worker_comparison(endpoints: Endpoints, seed: dict, production: dict) -> list[dict]:
     """The same rows under other worker types and counts (command-line overrides of gunicorn.conf.py)."""
     configs = [
-        ("sync, 2 workers", ("-k", "sync", "-w", "2")),
-        ("sync, 4 workers", ("-k", "sync", "-w", "4")),
-        ("gthread, 2 workers x 4 threads", ("-k", "gthread", "-w", "2", "--threads", "4")),
-        ("gthread, 4 workers x 2 threads", ("-k", "gthread", "-w", "4", "--threads", "2")),
+        ("sync, 2 workers", ("-k", "sync", "-w", "2"), {}),
+        ("sync, 4 workers", ("-k", "sync", "-w", "4"), {}),
+        ("gthread, 2 workers x 4 threads", ("-k", "gthread", "-w", "2", "--threads", "4"), {}),
+        ("gthread, 4 workers x 2 threads", ("-k", "gthread", "-w", "4", "--threads", "2"), {}),
     ]
     same = f"{production['worker_class']}, {production['workers']} workers"
     configs = [c for c in configs if not c[0].startswith(same)]
-    configs.append(("production config with --max-requests 0 (no worker recycling)", ("--max-requests", "0")))
+    configs += [
+        ("production config, --max-requests 0 (no worker recycling)", ("--max-requests", "0"), {}),
+        ("production config, GUNICORN_ACCESS_LOG=false", (), {"GUNICORN_ACCESS_LOG": "false"}),
+    ]
     rows = []
     names = [n for n in ("me", "assistants", "login") if n not in endpoints.notes]
-    for label, extra in configs:
+    for label, extra, env in configs:
         with Server(
             f"workers-{len(rows)}",
             "bazar.wsgi",
-            env={**APP_ENV, **UNTHROTTLED},
+            env={**APP_ENV, **UNTHROTTLED, **env},
             extra=extra,
             ready_path=seed["paths"]["health"],
         ):
@@ -584,6 +590,11 @@ def write_report(ctx: dict) -> str:
         "Every Bazar row is divided by the bare-WSGI ceiling measured in the same run under the same gunicorn "
         "settings.",
         "",
+        "How to read it: wrk keeps a fixed number of connections busy (closed loop), so p50/p99 include the time a "
+        "request waits for a free worker; req/s is what two workers on this machine sustain while PostgreSQL, Redis "
+        "and wrk share the same cores. The ceiling is what gunicorn alone, with the same config, access log "
+        "included, does with a handler that returns at once.",
+        "",
         "## Machine",
         "",
         table(
@@ -659,6 +670,18 @@ def write_report(ctx: dict) -> str:
             table(["config"] + [ctx["workers"][0]["results"][n]["label"] for n in names], rows),
             "",
         ]
+    parts += [
+        "## Where the CPU goes",
+        "",
+        "`python scripts/bench/cpu_profile.py` calls the WSGI application in-process (no network, no gunicorn) under "
+        "cProfile with a CPU clock and groups the time by package; standard library and builtins count for their "
+        "caller.",
+        "",
+        "```",
+        ctx["profile"].rstrip(),
+        "```",
+        "",
+    ]
     hc = ctx["hash_cost"]
     parts += [
         "## Password hashing (Argon2id)",
@@ -724,6 +747,9 @@ def flood_rows(result: dict, label: str) -> list[list[str]]:
 
 
 def main() -> None:
+    if "--report-only" in sys.argv:
+        print(write_report(json.loads((WORK / "results.json").read_text())))
+        return
     began = time.monotonic()
     WORK.mkdir(parents=True, exist_ok=True)
     (WORK / "media").mkdir(exist_ok=True)
@@ -744,7 +770,11 @@ def main() -> None:
     seed = json.loads(seed_path.read_text())
     log("Argon2 cost")
     hash_cost = json.loads(
-        run([str(VENV_BIN / "python"), str(HERE / "hash_cost.py"), "--json"], env=APP_ENV, capture=True)
+        run(
+            [str(VENV_BIN / "python"), str(HERE / "hash_cost.py"), "--json", "--rounds", str(HASH_ROUNDS)],
+            env=APP_ENV,
+            capture=True,
+        )
     )
 
     log("ceiling: bare WSGI hello world")
@@ -772,22 +802,42 @@ def main() -> None:
         endpoints.base = server.base
         flood_protected = flood_scenario(endpoints, "protected", rate=FLOOD_RATE)
 
+    log("CPU profile (in-process)")
+    profile_out = WORK / "profile.txt"
+    names = [n for n in ("me", "users", "assistants", "messages") if n not in endpoints.notes]
+    run(
+        [
+            str(VENV_BIN / "python"),
+            str(HERE / "cpu_profile.py"),
+            *names,
+            "-n",
+            str(PROFILE_REQUESTS),
+            "--seed",
+            str(seed_path),
+            "--out",
+            str(profile_out),
+        ],
+        env={**APP_ENV, **UNTHROTTLED},
+        capture=True,
+    )
     gunicorn = production_gunicorn()
     workers = worker_comparison(endpoints, seed, gunicorn) if COMPARE_WORKERS else []
-    report = write_report(
-        {
-            "machine": the_machine,
-            "seed": seed,
-            "ceiling": ceiling,
-            "results": results,
-            "soak": soak,
-            "flood_open": flood_open,
-            "flood_protected": flood_protected,
-            "workers": workers,
-            "hash_cost": hash_cost,
-            "gunicorn": gunicorn,
-        }
-    )
+    ctx = {
+        "machine": the_machine,
+        "seed": seed,
+        "ceiling": ceiling,
+        "results": results,
+        "soak": soak,
+        "flood_open": flood_open,
+        "flood_protected": flood_protected,
+        "workers": workers,
+        "hash_cost": hash_cost,
+        "gunicorn": gunicorn,
+        "profile": profile_out.read_text(),
+    }
+    # Kept so that the report can be rewritten without measuring again: run.py --report-only
+    (WORK / "results.json").write_text(json.dumps(ctx, indent=1))
+    report = write_report(ctx)
     print(report)
     log(f"wrote {OUTPUT} in {time.monotonic() - began:.0f}s")
 
