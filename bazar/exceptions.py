@@ -78,3 +78,6 @@ ForbiddenResponseSerializer = _error_response_serializer(
 TooManyRequestsResponseSerializer = _error_response_serializer(
     "TooManyRequests", "`throttled`, `account_locked` (login); the Retry-After header says when to try again"
 )
+RequestTooLargeResponseSerializer = _error_response_serializer(
+    "RequestTooLarge", "`request_too_large` (any body over the request cap), `file_too_large` (uploads)"
+)

@@ -216,7 +216,10 @@ REST_FRAMEWORK = {
 DRF_STANDARDIZED_ERRORS = {
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": False,
     "EXCEPTION_HANDLER_CLASS": "bazar.exceptions.ExceptionHandler",
+    # 413 can answer any request (bazar.middleware caps every body), so every operation documents it.
+    "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "406", "413", "415", "429", "500"],
     "ERROR_SCHEMAS": {
+        "413": "bazar.exceptions.RequestTooLargeResponseSerializer",
         "401": "bazar.exceptions.UnauthorizedResponseSerializer",
         "403": "bazar.exceptions.ForbiddenResponseSerializer",
         "429": "bazar.exceptions.TooManyRequestsResponseSerializer",
