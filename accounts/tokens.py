@@ -2,9 +2,10 @@
 
 import uuid
 
+from django.conf import settings
 from django.core import signing
 from django.db import transaction
-from django.utils.crypto import salted_hmac
+from django.utils.crypto import constant_time_compare, salted_hmac
 from rest_framework import exceptions
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 from rest_framework_simplejwt.settings import api_settings
@@ -32,13 +33,13 @@ def token_pair_for(user: User) -> dict[str, str]:
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
 
 
-def _fingerprint(user: User, purpose: str) -> str:
+def _fingerprint(user: User, purpose: str, secret: str | None = None) -> str:
     # The state a token is bound to: once it changes (email verified, password set) the token is spent.
     state = {
         VERIFY_EMAIL: f"{user.email}|{user.is_verified}",
         RESET_PASSWORD: f"{user.password}|{user.token_version}|{user.is_active}",
     }[purpose]
-    return salted_hmac(f"bazar.accounts.{purpose}", state, algorithm="sha256").hexdigest()[:32]
+    return salted_hmac(f"bazar.accounts.{purpose}", state, secret=secret, algorithm="sha256").hexdigest()[:32]
 
 
 def _signer(purpose: str) -> signing.TimestampSigner:
@@ -61,7 +62,11 @@ def read_email_token(token: str, purpose: str, max_age: int) -> User:
     if not isinstance(payload, dict):
         raise errors.token_invalid()
     user = User.objects.filter(pk=payload.get("u"), is_active=True).first() if _is_uuid(payload.get("u")) else None
-    if user is None or payload.get("f") != _fingerprint(user, purpose):
+    # Links mailed before a SECRET_KEY rotation keep working while the old key is in SECRET_KEY_FALLBACKS.
+    secrets = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+    if user is None or not any(
+        constant_time_compare(payload.get("f", ""), _fingerprint(user, purpose, key)) for key in secrets
+    ):
         raise errors.token_invalid()
     return user
 

@@ -165,7 +165,8 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
     "ALGORITHM": "HS256",
-    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
+    # An empty JWT_SIGNING_KEY must never mean "sign with an empty key".
+    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY,
     "ISSUER": env.str("JWT_ISSUER", default="bazar"),
     "AUDIENCE": env.str("JWT_AUDIENCE", default="bazar-api"),
     "LEEWAY": 5,
@@ -193,7 +194,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "bazar.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["bazar.throttling.PlanRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
