@@ -17,6 +17,7 @@ from bazar.exceptions import ForbiddenResponseSerializer, UnauthorizedResponseSe
 from bazar.permissions import IsOrgAdminAnywhere, PlanRequired
 from bazar.throttling import AuthScopedThrottle
 from organizations import services as org_services
+from organizations.errors import LAST_OWNER
 from organizations.scoping import users_visible_to
 from organizations.serializers import OrgUserCreateSerializer
 
@@ -178,8 +179,11 @@ class UserFilter(filters.FilterSet):
 )
 @extend_validation_errors(errors.PASSWORD_CODES, field_name="password", actions=["create"])
 @extend_validation_errors(
-    [errors.SUPERADMIN_PROTECTED], field_name="non_field_errors", actions=["update", "partial_update", "destroy"]
+    [errors.SUPERADMIN_PROTECTED], field_name="non_field_errors", actions=["update", "partial_update"]
 )
+# Deleting an account that is the last OWNER of an organization is refused (accounts.services).
+@extend_validation_errors([errors.SUPERADMIN_PROTECTED, LAST_OWNER], field_name="non_field_errors", actions=["destroy"])
+@extend_validation_errors([LAST_OWNER], field_name="non_field_errors", actions=["me"], methods=["delete"])
 @extend_schema_view(
     partial_update=extend_schema(request=serializers.UserUpdateSerializer, responses={200: serializers.UserSerializer})
 )

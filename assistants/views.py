@@ -4,6 +4,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import get_object_or_404
@@ -20,6 +21,8 @@ from bazar.pagination import CreatedCursorPagination
 from bazar.permissions import IsStaff, PlanRequired
 
 
+# The codes services raise, so that the documented 400 bodies are the real ones (checked by .ci/fuzz.sh).
+@extend_validation_errors([errors.ASSISTANT_IN_USE], field_name="non_field_errors", actions=["destroy"])
 class AssistantViewSet(viewsets.ModelViewSet):
     """Assistants: everyone reads those in scope (platform-wide and their organizations'); staff write."""
 
@@ -41,6 +44,8 @@ class AssistantViewSet(viewsets.ModelViewSet):
         services.assistant_delete(assistant=instance)
 
 
+@extend_validation_errors([errors.ASSISTANT_INACTIVE], field_name="assistant", actions=["create"])
+@extend_validation_errors([errors.ORGANIZATION_MISMATCH, "not_a_member"], field_name="organization", actions=["create"])
 class ThreadViewSet(viewsets.ModelViewSet):
     """Conversation threads: each user has their own; staff see all."""
 
@@ -105,6 +110,8 @@ class ThreadChildViewSet(viewsets.GenericViewSet):
 
 
 @extend_schema_view(list=extend_schema(parameters=[_THREAD_PK]), create=extend_schema(parameters=[_THREAD_PK]))
+@extend_validation_errors([errors.ROLE_NOT_ALLOWED], field_name="role", actions=["create"])
+@extend_validation_errors([errors.TOO_MANY_FILES, "does_not_exist"], field_name="file_ids", actions=["create"])
 class MessageViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, ThreadChildViewSet):
     """A thread's messages, oldest first, cursor-paginated on (created_at, id)."""
 
@@ -137,6 +144,13 @@ class MessageViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, ThreadChild
     retrieve=extend_schema(parameters=[_THREAD_PK]),
     cancel=extend_schema(parameters=[_THREAD_PK]),
 )
+@extend_validation_errors([errors.TOO_MANY_FILES, "does_not_exist"], field_name="file_ids", actions=["create"])
+@extend_validation_errors(
+    [errors.ASSISTANT_INACTIVE, errors.THREAD_EMPTY, errors.RUN_ACTIVE],
+    field_name="non_field_errors",
+    actions=["create"],
+)
+@extend_validation_errors([errors.RUN_NOT_CANCELLABLE], field_name="non_field_errors", actions=["cancel"])
 class RunViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin, ThreadChildViewSet):
     """A thread's runs. Starting (executing) and cancelling one needs PLUS or above."""
 
@@ -174,6 +188,8 @@ class RunViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Retrieve
         return Response(self.get_serializer(self.get_queryset().get(pk=run.pk)).data)
 
 
+@extend_validation_errors(["not_a_member"], field_name="organization", actions=["create"])
+@extend_validation_errors([errors.INVALID_FILE_NAME], field_name="original_name", actions=["update", "partial_update"])
 class FileViewSet(viewsets.ModelViewSet):
     """Files of the caller's organizations: members read and download; PREMIUM (and staff) upload, rename and
     delete. Bytes are only ever served through files/{id}/content/."""

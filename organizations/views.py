@@ -2,6 +2,7 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -48,6 +49,13 @@ class OrganizationFilter(filters.FilterSet):
         fields = ["my_role", "slug"]
 
 
+# The codes services raise, so that the documented 400 bodies are the real ones (checked by .ci/fuzz.sh).
+@extend_validation_errors(["slug"], field_name="name", actions=["create", "update", "partial_update"])
+@extend_validation_errors(
+    [errors.NOT_A_MEMBER, errors.USER_INACTIVE, errors.ALREADY_OWNER],
+    field_name="user_id",
+    actions=["transfer_ownership"],
+)
 class OrganizationViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
     """Organizations: members read theirs (staff all), any verified user creates one and becomes its OWNER,
     OWNERs and ADMINs rename, OWNERs delete and hand over ownership."""
@@ -118,6 +126,12 @@ class MembershipFilter(filters.FilterSet):
         fields = ["role", "provisioned"]
 
 
+@extend_validation_errors(
+    [errors.USER_NOT_FOUND, errors.USER_INACTIVE, errors.ALREADY_MEMBER], field_name="user", actions=["create"]
+)
+@extend_validation_errors([errors.USER_NOT_FOUND], field_name="email", actions=["create"])
+@extend_validation_errors(["user_or_email"], field_name="non_field_errors", actions=["create"])
+@extend_validation_errors([errors.LAST_OWNER], field_name="non_field_errors", actions=["partial_update", "destroy"])
 class MembershipViewSet(
     OrganizationScopedMixin,
     mixins.ListModelMixin,
@@ -203,6 +217,10 @@ class InvitationFilter(filters.FilterSet):
         }[value]
 
 
+@extend_validation_errors([errors.ALREADY_MEMBER, errors.INVITATION_PENDING], field_name="email", actions=["create"])
+@extend_validation_errors(
+    [errors.INVITATION_USED, errors.INVITATION_REVOKED], field_name="token", actions=["resend", "destroy"]
+)
 class InvitationViewSet(
     OrganizationScopedMixin,
     mixins.ListModelMixin,
@@ -247,6 +265,11 @@ class InvitationViewSet(
         return Response(serializers.InvitationSerializer(invitation).data, status=status.HTTP_202_ACCEPTED)
 
 
+@extend_validation_errors(
+    [errors.INVITATION_INVALID, errors.INVITATION_EXPIRED, errors.INVITATION_USED, errors.INVITATION_REVOKED],
+    field_name="token",
+)
+@extend_validation_errors([errors.INVITATION_EMAIL_MISMATCH, errors.EMAIL_NOT_VERIFIED], field_name="non_field_errors")
 class InvitationAcceptView(APIView):
     """Join an organization with the token from an invitation email; answers the organization joined."""
 

@@ -1,0 +1,37 @@
+"""The OpenAPI schema class: drf-standardized-errors' AutoSchema, told about 400s that DRF raises but no field lists.
+
+The fuzz step (.ci/fuzz.sh) checks every response against the schema, so the schema must say what really comes
+back. Two answers of DRF itself are missing from the generated 400 bodies:
+- a search term with a NUL character: `?search=` fails with `null_characters_not_allowed` and no attr;
+- a malformed id for a related object whose primary key is a UUID: Django's UUIDField refuses it with `invalid`
+  before DRF's related field can say `does_not_exist`.
+Codes that services raise are listed per view with `@extend_validation_errors`, next to the views.
+"""
+
+from django.db import models
+from drf_standardized_errors.openapi import AutoSchema as StandardizedAutoSchema
+from rest_framework import filters, serializers
+
+NULL_CHARACTERS = "null_characters_not_allowed"
+
+
+def _has_uuid_primary_key(field: serializers.Field) -> bool:
+    queryset = getattr(field, "queryset", None)
+    return queryset is not None and isinstance(queryset.model._meta.pk, models.UUIDField)
+
+
+class AutoSchema(StandardizedAutoSchema):
+    def _determine_fields_with_error_codes(self):
+        fields = super()._determine_fields_with_error_codes()
+        for data_field in fields:
+            related = getattr(data_field.field, "child_relation", data_field.field)
+            if isinstance(related, serializers.PrimaryKeyRelatedField) and _has_uuid_primary_key(related):
+                data_field.error_codes.add("invalid")
+        return fields
+
+    def _get_extra_validation_errors(self):
+        extra = dict(super()._get_extra_validation_errors())
+        searches = any(issubclass(backend, filters.SearchFilter) for backend in self.get_filter_backends())
+        if self.method == "GET" and searches and getattr(self.view, "search_fields", None):
+            extra[None] = {*extra.get(None, ()), NULL_CHARACTERS}
+        return extra
