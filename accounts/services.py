@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth import authenticate
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -69,7 +69,12 @@ def user_create(
     else:
         _validate_password(password, user)
         user.set_password(password)
-    user.save()
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError as exc:
+        # A concurrent sign-up with the same email won the race; the unique index decided.
+        raise ValidationError({"email": ValidationError(EMAIL_TAKEN_MESSAGE, code=errors.EMAIL_TAKEN)}) from exc
     if send_verification and not user.is_verified:
         emails.send_verification_email.enqueue(str(user.pk))
     return user
@@ -88,7 +93,7 @@ def user_login(*, email: str, password: str, request=None) -> User:
     user = authenticate(request, email=email, password=password)
     if user is None:
         # Blocked users fail authenticate(); tell them apart only once the password is known to be right.
-        candidate = User.objects.filter(email__iexact=normalize_email(email), is_active=True, is_blocked=True).first()
+        candidate = User.objects.filter(email__iexact=email, is_active=True, is_blocked=True).first()
         if candidate is not None and candidate.check_password(password):
             raise errors.AccountBlocked()
         lockout.lockout_record_failure(email=email, address=address)
