@@ -25,12 +25,15 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from rest_framework.test import APIClient
 
 from accounts.roles import Plan, Role
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tokens import RESET_PASSWORD, VERIFY_EMAIL, make_email_token, token_pair_for
+from assistants.models import RunStatus
+from assistants.tests.factories import AssistantFactory, MessageFactory, RunFactory, ThreadFactory, make_file
 from organizations.models import OrgRole
 from organizations.tests.factories import InvitationFactory, MembershipFactory, OrganizationFactory
 
@@ -121,6 +124,45 @@ class World:
         email = user.email if user is not None else "someone@example.com"
         return InvitationFactory(email=email).token
 
+    # -- assistants: an org assistant and a file per organization, a thread (with a message and a queued run) per
+    # actor. Non-staff actors address their own thread; staff and other_org address org_owner's.
+    @cached_property
+    def platform_assistant(self):
+        return AssistantFactory()
+
+    def assistant_for(self, actor: str):
+        return self._once(
+            ("assistant", self.org_for(actor).pk), lambda: AssistantFactory(organization=self.org_for(actor))
+        )
+
+    def thread_for(self, actor: str):
+        user = self.user(actor)
+        owner = user if user is not None and not user.is_staff and actor != "other_org" else self.users["org_owner"]
+
+        def make():
+            thread = ThreadFactory(owner=owner, assistant=self.platform_assistant)
+            MessageFactory(thread=thread, content="Hello")
+            return thread
+
+        return self._once(("thread", owner.pk), make)
+
+    def run_for(self, actor: str):
+        thread = self.thread_for(actor)
+        return self._once(("run", thread.pk), lambda: RunFactory(thread=thread, status=RunStatus.QUEUED))
+
+    def file_for(self, actor: str):
+        organization = self.org_for(actor)
+        return self._once(
+            ("file", organization.pk),
+            lambda: make_file(organization=organization, uploaded_by=self.users["staff_admin"]),
+        )
+
+    def _once(self, key, make):
+        cache = self.__dict__.setdefault("_objects", {})
+        if key not in cache:
+            cache[key] = make()
+        return cache[key]
+
     @cached_property
     def fresh(self):
         """An account no row is about, for the public auth endpoints."""
@@ -185,6 +227,7 @@ class Row:
     url: Builder
     body: Builder | None
     expected: dict[str, int]
+    format: str | None = None  # "multipart" for uploads; JSON otherwise
 
 
 def url(name: str, **kwargs: Builder) -> Builder:
@@ -410,22 +453,128 @@ INVITATIONS = [
     ),
 ]
 
-ROWS = [*AUTH, *USERS, *ORGANIZATIONS, *MEMBERS, *INVITATIONS]
 
-# Endpoints (route name, method) of the API without rows yet; the assistants rows will replace these.
-NOT_YET_COVERED = {
-    *(("assistant-list", m) for m in ("get", "post")),
-    *(("assistant-detail", m) for m in ("get", "put", "patch", "delete")),
-    *(("thread-list", m) for m in ("get", "post")),
-    *(("thread-detail", m) for m in ("get", "put", "patch", "delete")),
-    *(("thread-message-list", m) for m in ("get", "post")),
-    *(("thread-run-list", m) for m in ("get", "post")),
-    ("thread-run-detail", "get"),
-    ("thread-run-cancel", "post"),
-    *(("file-list", m) for m in ("get", "post")),
-    *(("file-detail", m) for m in ("get", "put", "patch", "delete")),
-    ("file-content", "get"),
-}
+def assistant(w: World, actor: str):
+    return w.assistant_for(actor)
+
+
+def thread(w: World, actor: str):
+    return w.thread_for(actor)
+
+
+def run(w: World, actor: str):
+    return w.run_for(actor)
+
+
+def file(w: World, actor: str):
+    return w.file_for(actor)
+
+
+def staff_only(status: int) -> dict[str, int]:
+    """SPEC: platform assistants are written by staff; IsStaff answers before any lookup, so 403 for all others."""
+    return expect(403, staff_admin=status, superadmin=status)
+
+
+def own_thread(status: int, **overrides: int) -> dict[str, int]:
+    """A user's own thread (staff: anyone's); other_org addresses org_owner's thread, which it cannot see."""
+    return expect(status, **{"other_org": 404, **overrides})
+
+
+# SPEC: execute (start/cancel runs, attach files to runs) needs PLUS; upload/rename/delete files needs PREMIUM.
+# The plan is checked before the lookup, so a refused plan is 403 whatever the URL names.
+BELOW_PLUS = {"free": 403}
+BELOW_PREMIUM = {"free": 403, "plus": 403}
+
+ASSISTANTS = [
+    Row("assistants list", "get", url("assistant-list"), None, signed_in(200)),
+    Row("assistants create", "post", url("assistant-list"), lambda w, a: {"name": "New"}, staff_only(201)),
+    Row("assistants read", "get", url("assistant-detail", pk=assistant), None, org_scoped(200)),
+    Row(
+        "assistants update", "patch", url("assistant-detail", pk=assistant), lambda w, a: {"name": "R"}, staff_only(200)
+    ),
+    Row(
+        "assistants replace", "put", url("assistant-detail", pk=assistant), lambda w, a: {"name": "R"}, staff_only(200)
+    ),
+    Row("assistants delete", "delete", url("assistant-detail", pk=assistant), None, staff_only(204)),
+]
+
+THREADS = [
+    Row("threads list", "get", url("thread-list"), None, signed_in(200)),
+    Row(
+        "threads create",
+        "post",
+        url("thread-list"),
+        lambda w, a: {"assistant": str(w.platform_assistant.pk), "title": "T"},
+        signed_in(201),
+    ),
+    Row("threads read", "get", url("thread-detail", pk=thread), None, own_thread(200)),
+    Row("threads update", "patch", url("thread-detail", pk=thread), lambda w, a: {"title": "R"}, own_thread(200)),
+    Row("threads replace", "put", url("thread-detail", pk=thread), lambda w, a: {"title": "R"}, own_thread(200)),
+    Row("threads delete", "delete", url("thread-detail", pk=thread), None, own_thread(204)),
+    Row("messages list", "get", url("thread-message-list", thread_pk=thread), None, own_thread(200)),
+    Row(
+        "messages post",
+        "post",
+        url("thread-message-list", thread_pk=thread),
+        lambda w, a: {"content": "Hi"},
+        own_thread(201),
+    ),
+    Row("runs list", "get", url("thread-run-list", thread_pk=thread), None, own_thread(200)),
+    Row("runs start", "post", url("thread-run-list", thread_pk=thread), lambda w, a: {}, own_thread(201, **BELOW_PLUS)),
+    Row(
+        "runs start with a file",
+        "post",
+        url("thread-run-list", thread_pk=thread),
+        lambda w, a: {"file_ids": [str(w.file_for(a).pk)]},
+        own_thread(201, **BELOW_PLUS),
+    ),
+    Row("runs read", "get", url("thread-run-detail", thread_pk=thread, pk=run), None, own_thread(200)),
+    Row(
+        "runs cancel",
+        "post",
+        url("thread-run-cancel", thread_pk=thread, pk=run),
+        None,
+        own_thread(200, **BELOW_PLUS),
+    ),
+]
+
+FILES = [
+    Row("files list", "get", url("file-list"), None, signed_in(200)),
+    Row(
+        "files upload",
+        "post",
+        url("file-list"),
+        lambda w, a: {
+            "file": SimpleUploadedFile("notes.txt", b"hello\n", content_type="text/plain"),
+            "organization": str(w.org_for(a).pk),
+        },
+        # An organization out of scope reads as nonexistent (400 does_not_exist), like any unknown id.
+        org_scoped(201, other_org=400, **BELOW_PREMIUM),
+        format="multipart",
+    ),
+    Row("files read", "get", url("file-detail", pk=file), None, org_scoped(200)),
+    Row("files download", "get", url("file-content", pk=file), None, org_scoped(200)),
+    Row(
+        "files rename",
+        "patch",
+        url("file-detail", pk=file),
+        lambda w, a: {"original_name": "renamed.txt"},
+        org_scoped(200, **BELOW_PREMIUM),
+    ),
+    Row(
+        "files replace (rename)",
+        "put",
+        url("file-detail", pk=file),
+        lambda w, a: {"original_name": "renamed.txt"},
+        org_scoped(200, **BELOW_PREMIUM),
+    ),
+    Row("files delete", "delete", url("file-detail", pk=file), None, org_scoped(204, **BELOW_PREMIUM)),
+]
+
+ROWS = [*AUTH, *USERS, *ORGANIZATIONS, *MEMBERS, *INVITATIONS, *ASSISTANTS, *THREADS, *FILES]
+
+# Endpoints (route name, method) of the API without rows yet.
+NOT_YET_COVERED: set[tuple[str, str]] = set()
 
 
 # ---------------------------------------------------------------- the tests
@@ -443,7 +592,7 @@ def test_permission_matrix(world, row, actor):
     path = row.url(world, actor)
     body = row.body(world, actor) if row.body else None
 
-    response = getattr(world.client(actor), row.method)(path, body)
+    response = getattr(world.client(actor), row.method)(path, body, format=row.format)
 
     expected = row.expected[actor]
     assert response.status_code == expected, (row.name, actor, row.method.upper(), path, _content(response))
