@@ -40,7 +40,6 @@ from organizations.models import Membership, Organization
 logger = logging.getLogger(__name__)
 
 MAX_FILES_PER_REQUEST = 10
-NOT_A_MEMBER_MESSAGE = "You are not a member of this organization."
 UNKNOWN_FILES_MESSAGE = "Unknown file id(s): {ids}."
 QUEUE_FAILED_MESSAGE = "The run could not be queued. Start it again."
 ENGINE_CRASHED_MESSAGE = "The engine failed unexpectedly."
@@ -64,7 +63,7 @@ def assistant_delete(*, assistant: Assistant) -> None:
 def _ensure_member(user, organization: Organization, field: str = "organization") -> None:
     if user.is_staff or Membership.objects.filter(user=user, organization=organization).exists():
         return
-    raise ValidationError({field: ValidationError(NOT_A_MEMBER_MESSAGE, code="not_a_member")})
+    raise ValidationError({field: ValidationError(errors.NOT_A_MEMBER_MESSAGE, code=errors.NOT_A_MEMBER)})
 
 
 @transaction.atomic
