@@ -251,8 +251,11 @@ def user_unblock(*, user: User, actor: User | None = None) -> User:
 def _ensure_no_sole_ownership(user: User) -> None:
     """An account that is the last active OWNER of an organization cannot go: every organization keeps an owner."""
     from organizations.errors import LAST_OWNER, LAST_OWNER_MESSAGE
-    from organizations.models import Membership, OrgRole
+    from organizations.models import Membership, Organization, OrgRole
 
+    owned = Membership.objects.filter(user=user, role=OrgRole.OWNER)
+    # Lock those organizations as their membership services do, so that two owners cannot both go at once.
+    list(Organization.objects.select_for_update().filter(pk__in=owned.values("organization_id")).values_list("pk"))
     other_owners = Membership.objects.filter(
         organization_id=OuterRef("organization_id"), role=OrgRole.OWNER, user__is_active=True
     ).exclude(user_id=user.pk)
