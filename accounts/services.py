@@ -259,7 +259,7 @@ def _ensure_no_sole_ownership(user: User) -> None:
     other_owners = Membership.objects.filter(
         organization_id=OuterRef("organization_id"), role=OrgRole.OWNER, user__is_active=True
     ).exclude(user_id=user.pk)
-    if Membership.objects.filter(user=user, role=OrgRole.OWNER).exclude(Exists(other_owners)).exists():
+    if owned.exclude(Exists(other_owners)).exists():
         raise ValidationError(LAST_OWNER_MESSAGE, code=LAST_OWNER)
 
 
