@@ -184,6 +184,8 @@ class UserFilter(filters.FilterSet):
 # Deleting an account that is the last OWNER of an organization is refused (accounts.services).
 @extend_validation_errors([errors.SUPERADMIN_PROTECTED, LAST_OWNER], field_name="non_field_errors", actions=["destroy"])
 @extend_validation_errors([LAST_OWNER], field_name="non_field_errors", actions=["me"], methods=["delete"])
+# Non-staff must name the organization to create the account in (OrgUserCreateSerializer.validate).
+@extend_validation_errors(["required"], field_name="organization", actions=["create"])
 @extend_schema_view(
     partial_update=extend_schema(request=serializers.UserUpdateSerializer, responses={200: serializers.UserSerializer})
 )

@@ -4,9 +4,13 @@ The fuzz step (.ci/fuzz.sh) checks every response against the schema, so the sch
 back. Two answers of DRF itself are missing from the generated 400 bodies:
 - a search term with a NUL character: `?search=` fails with `null_characters_not_allowed` and no attr;
 - a malformed id for a related object whose primary key is a UUID: Django's UUIDField refuses it with `invalid`
-  before DRF's related field can say `does_not_exist`.
+  before DRF's related field can say `does_not_exist`;
+- an error inside a list names its item (`file_ids.0`), where the generated schema names `file_ids.INDEX`:
+  `postprocess_indexed_attrs` turns such names into patterns.
 Codes that services raise are listed per view with `@extend_validation_errors`, next to the views.
 """
+
+import re
 
 from django.db import models
 from drf_standardized_errors.openapi import AutoSchema as StandardizedAutoSchema
@@ -16,6 +20,8 @@ NULL_CHARACTERS = "null_characters_not_allowed"
 
 
 def _has_uuid_primary_key(field: serializers.Field) -> bool:
+    if isinstance(getattr(field, "pk_field", None), serializers.UUIDField):
+        return True
     queryset = getattr(field, "queryset", None)
     return queryset is not None and isinstance(queryset.model._meta.pk, models.UUIDField)
 
@@ -35,3 +41,20 @@ class AutoSchema(StandardizedAutoSchema):
         if self.method == "GET" and searches and getattr(self.view, "search_fields", None):
             extra[None] = {*extra.get(None, ()), NULL_CHARACTERS}
         return extra
+
+
+def _attr_pattern(name: str) -> str:
+    parts = [r"\d+" if part == "INDEX" else "[^.]+" if part == "KEY" else re.escape(part) for part in name.split(".")]
+    return "^" + r"\.".join(parts) + "$"
+
+
+def postprocess_indexed_attrs(result, generator, request, public):
+    """SPECTACULAR_SETTINGS hook: an error component for `items.INDEX.name` accepts `items.0.name`, `items.1.name`…"""
+    for component in result.get("components", {}).get("schemas", {}).values():
+        attr = component.get("properties", {}).get("attr")
+        values = attr.get("enum") if isinstance(attr, dict) else None
+        if values and len(values) == 1 and isinstance(values[0], str):
+            parts = values[0].split(".")
+            if "INDEX" in parts or "KEY" in parts:
+                component["properties"]["attr"] = {"type": "string", "pattern": _attr_pattern(values[0])}
+    return result

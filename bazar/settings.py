@@ -253,7 +253,10 @@ SPECTACULAR_SETTINGS = {
         "InvitationStatusEnum": "organizations.models.InvitationStatus.choices",
         "MessageRoleEnum": "assistants.models.MessageRole.choices",
     },
-    "POSTPROCESSING_HOOKS": ["drf_standardized_errors.openapi_hooks.postprocess_schema_enums"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        "bazar.openapi.postprocess_indexed_attrs",
+    ],
 }
 # Idempotency-Key (bazar/idempotency.py): how long a first response is replayed, and how long a claimed key
 # stays "in progress" if its worker dies mid-request.
