@@ -2,7 +2,8 @@
 
 The fuzz step (.ci/fuzz.sh) checks every response against the schema, so the schema must say what really comes
 back. Two answers of DRF itself are missing from the generated 400 bodies:
-- a search term with a NUL character: `?search=` fails with `null_characters_not_allowed` and no attr;
+- a search term with a NUL character: `?search=` fails with `null_characters_not_allowed` and no attr; so does a
+  filter on a relation (`?organization=`), with its name;
 - a malformed id for a related object whose primary key is a UUID: Django's UUIDField refuses it with `invalid`
   before DRF's related field can say `does_not_exist`;
 - an error inside a list names its item (`file_ids.0`), where the generated schema names `file_ids.INDEX`:
@@ -12,6 +13,7 @@ Codes that services raise are listed per view with `@extend_validation_errors`, 
 
 import re
 
+from django import forms
 from django.db import models
 from drf_standardized_errors.openapi import AutoSchema as StandardizedAutoSchema
 from rest_framework import filters, serializers
@@ -33,6 +35,8 @@ class AutoSchema(StandardizedAutoSchema):
             related = getattr(data_field.field, "child_relation", data_field.field)
             if isinstance(related, serializers.PrimaryKeyRelatedField) and _has_uuid_primary_key(related):
                 data_field.error_codes.add("invalid")
+            if isinstance(data_field.field, forms.ModelChoiceField):  # django-filter's filters on relations
+                data_field.error_codes.add(NULL_CHARACTERS)
         return fields
 
     def _get_extra_validation_errors(self):
