@@ -30,6 +30,16 @@ class EmailNotVerified(exceptions.PermissionDenied):
     default_code = EMAIL_NOT_VERIFIED
 
 
+class RoleChangeForbidden(exceptions.PermissionDenied):
+    default_detail = "Only a superadmin may change roles."
+    default_code = ROLE_CHANGE_FORBIDDEN
+
+
+class SuperadminProtected(exceptions.PermissionDenied):
+    default_detail = "Only a superadmin may change a superadmin account."
+    default_code = SUPERADMIN_PROTECTED
+
+
 class InvalidCredentials(exceptions.AuthenticationFailed):
     default_detail = "Email or password is incorrect."
     default_code = INVALID_CREDENTIALS

@@ -15,8 +15,6 @@ from accounts.roles import Plan, Role
 
 EMAIL_TAKEN_MESSAGE = "An account with this email already exists."
 WRONG_PASSWORD_MESSAGE = "The current password is incorrect."
-ROLE_CHANGE_MESSAGE = "Only a superadmin may change roles."
-SUPERADMIN_PROTECTED_MESSAGE = "Only a superadmin may change a superadmin account."
 
 
 def normalize_email(email: str) -> str:
@@ -41,7 +39,7 @@ def _validate_password(password: str, user: User) -> None:
 def _check_actor_may_manage(actor: User | None, target: User) -> None:
     """ADMIN staff may not change SUPERADMIN accounts; None is the system (commands)."""
     if actor is not None and target.role == Role.SUPERADMIN and actor.role != Role.SUPERADMIN:
-        raise ValidationError(SUPERADMIN_PROTECTED_MESSAGE, code=errors.SUPERADMIN_PROTECTED)
+        raise errors.SuperadminProtected()
 
 
 @transaction.atomic
@@ -58,7 +56,7 @@ def user_create(
 ) -> User:
     """Create an account; unverified accounts get a verification email. A None password is unusable."""
     if role != Role.USER and actor is not None and actor.role != Role.SUPERADMIN:
-        raise ValidationError({"role": ValidationError(ROLE_CHANGE_MESSAGE, code=errors.ROLE_CHANGE_FORBIDDEN)})
+        raise errors.RoleChangeForbidden()
     email = normalize_email(email)
     _ensure_email_free(email)
     user = User(email=email, full_name=full_name, role=Role(role), plan=Plan(plan))
@@ -218,7 +216,7 @@ def user_update(*, user: User, actor: User | None, data: dict) -> User:
 @transaction.atomic
 def user_set_role(*, user: User, role: str, actor: User | None = None) -> User:
     if actor is not None and actor.role != Role.SUPERADMIN:
-        raise ValidationError({"role": ValidationError(ROLE_CHANGE_MESSAGE, code=errors.ROLE_CHANGE_FORBIDDEN)})
+        raise errors.RoleChangeForbidden()
     user.role = Role(role)
     user.save(update_fields=["role", "updated_at"])
     return user

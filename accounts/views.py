@@ -174,15 +174,9 @@ class UserFilter(filters.FilterSet):
 @extend_validation_errors(
     [errors.EMAIL_TAKEN], field_name="email", actions=["create", "update", "partial_update", "me"]
 )
-@extend_validation_errors(
-    [errors.ROLE_CHANGE_FORBIDDEN], field_name="role", actions=["create", "update", "partial_update"]
-)
 @extend_validation_errors(errors.PASSWORD_CODES, field_name="password", actions=["create"])
-@extend_validation_errors(
-    [errors.SUPERADMIN_PROTECTED], field_name="non_field_errors", actions=["update", "partial_update"]
-)
 # Deleting an account that is the last OWNER of an organization is refused (accounts.services).
-@extend_validation_errors([errors.SUPERADMIN_PROTECTED, LAST_OWNER], field_name="non_field_errors", actions=["destroy"])
+@extend_validation_errors([LAST_OWNER], field_name="non_field_errors", actions=["destroy"])
 @extend_validation_errors([LAST_OWNER], field_name="non_field_errors", actions=["me"], methods=["delete"])
 # Non-staff must name the organization to create the account in (OrgUserCreateSerializer.validate).
 @extend_validation_errors(["required"], field_name="organization", actions=["create"])
@@ -200,7 +194,7 @@ class UserViewSet(
     """Users. Staff see everyone; others see themselves and the people they share an organization with.
 
     Staff create, change and delete accounts (services enforce the SUPERADMIN rules). A PREMIUM OWNER/ADMIN of an
-    organization creates accounts into it, changes its members' profiles and removes them.
+    organization creates accounts into it, changes its members' profiles and removes them from it.
     """
 
     serializer_class = serializers.UserSerializer

@@ -72,8 +72,9 @@ UnauthorizedResponseSerializer = _error_response_serializer(
 )
 ForbiddenResponseSerializer = _error_response_serializer(
     "Forbidden",
-    "`permission_denied`, `staff_required`, `superadmin_required`, `plan_upgrade_required`, `account_blocked` and "
-    "`email_not_verified` (login)",
+    "`permission_denied`, `staff_required`, `superadmin_required`, `plan_upgrade_required`, "
+    "`role_change_forbidden` and `superadmin_protected` (staff ADMINs), organization refusals (`org_role_required`, "
+    "`role_grant_forbidden`, `member_protected`, `staff_only`), `account_blocked` and `email_not_verified` (login)",
 )
 TooManyRequestsResponseSerializer = _error_response_serializer(
     "TooManyRequests", "`throttled`, `account_locked` (login); the Retry-After header says when to try again"

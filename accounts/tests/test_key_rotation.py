@@ -47,4 +47,3 @@ def test_empty_jwt_signing_key_falls_back_to_secret_key(monkeypatch):
     finally:
         monkeypatch.undo()
         importlib.reload(bazar.settings)
-

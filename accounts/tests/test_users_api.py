@@ -342,8 +342,8 @@ def test_admin_blocks_and_unblocks(make_client, staff_admin, free_user):
 def test_admin_cannot_change_roles(make_client, staff_admin, free_user):
     response = make_client(staff_admin).patch(detail_url(free_user), {"role": Role.ADMIN, "full_name": "Changed"})
 
-    assert response.status_code == 400
-    assert error_attrs(response) == {"role": errors.ROLE_CHANGE_FORBIDDEN}
+    assert response.status_code == 403
+    assert error_codes(response) == [errors.ROLE_CHANGE_FORBIDDEN]
     free_user.refresh_from_db()
     assert free_user.role == Role.USER
     assert free_user.full_name != "Changed"  # nothing half-written
@@ -352,8 +352,8 @@ def test_admin_cannot_change_roles(make_client, staff_admin, free_user):
 def test_admin_cannot_promote_self(make_client, staff_admin):
     response = make_client(staff_admin).patch(detail_url(staff_admin), {"role": Role.SUPERADMIN})
 
-    assert response.status_code == 400
-    assert error_attrs(response) == {"role": errors.ROLE_CHANGE_FORBIDDEN}
+    assert response.status_code == 403
+    assert error_codes(response) == [errors.ROLE_CHANGE_FORBIDDEN]
     staff_admin.refresh_from_db()
     assert staff_admin.role == Role.ADMIN
 
@@ -373,7 +373,7 @@ def test_admin_cannot_touch_superadmin(make_client, staff_admin, superadmin, met
 
     response = getattr(make_client(staff_admin), method)(detail_url(superadmin), payload)
 
-    assert response.status_code == 400
+    assert response.status_code == 403
     assert error_codes(response) == [errors.SUPERADMIN_PROTECTED]
     assert User.objects.filter(pk=superadmin.pk).values().get() == before
 
@@ -408,8 +408,8 @@ def test_admin_creates_user_without_password(make_client, staff_admin):
 def test_admin_cannot_create_staff(make_client, staff_admin, role):
     response = make_client(staff_admin).post(LIST_URL, {"email": "boss@example.com", "role": role})
 
-    assert response.status_code == 400
-    assert error_attrs(response) == {"role": errors.ROLE_CHANGE_FORBIDDEN}
+    assert response.status_code == 403
+    assert error_codes(response) == [errors.ROLE_CHANGE_FORBIDDEN]
     assert not User.objects.filter(email="boss@example.com").exists()
 
 

@@ -326,8 +326,7 @@ USERS = [
     ),
     Row("users delete", "delete", url("user-detail", pk=target), None, premium_org_admins(204)),
     # SPEC: a user's plan is changed by staff only; its role by SUPERADMIN only, and only a SUPERADMIN touches a
-    # SUPERADMIN account. The accounts services refuse staff ADMINs with 400 (role_change_forbidden,
-    # superadmin_protected) rather than 403.
+    # SUPERADMIN account; staff ADMINs are refused with 403 (role_change_forbidden, superadmin_protected).
     Row(
         "users change plan",
         "patch",
@@ -340,14 +339,14 @@ USERS = [
         "patch",
         url("user-detail", pk=target),
         lambda w, a: {"role": Role.ADMIN},
-        expect(403, staff_admin=400, superadmin=200, other_org=404),
+        expect(403, superadmin=200, other_org=404),
     ),
     Row(
         "users update a superadmin",
         "patch",
         url("user-detail", pk=lambda w, a: w.users["superadmin"]),
         lambda w, a: {"full_name": "Renamed"},
-        expect(404, free=403, plus=403, staff_admin=400, superadmin=200),
+        expect(404, free=403, plus=403, staff_admin=403, superadmin=200),
     ),
     Row("me read", "get", url("user-me"), None, signed_in(200)),
     Row("me update", "patch", url("user-me"), lambda w, a: {"full_name": "Me"}, signed_in(200)),
