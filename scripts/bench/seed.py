@@ -23,7 +23,7 @@ django.setup()
 
 from django.contrib.auth.hashers import make_password  # noqa: E402
 from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
-from django.db import transaction  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.urls import Resolver404, resolve  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
@@ -189,6 +189,9 @@ def main() -> None:
     deep_positions = {"asc": str(ordered[depth]), "desc": str(ordered[args.messages - 1 - depth])}
 
     files = [file_create(main_org, me, i) for i in range(FILES)]
+    with connection.cursor() as cursor:
+        # Fresh statistics, as autovacuum keeps them in production: the planner must see the real row counts.
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
     refresh_tokens = [token_pair_for(refresh_user)["refresh"] for _ in range(REFRESH_TOKENS)]
     refresh_path = args.out.parent / "refresh-tokens.txt"
