@@ -43,6 +43,7 @@ MAX_FILES_PER_REQUEST = 10
 UNKNOWN_FILES_MESSAGE = "Unknown file id(s): {ids}."
 QUEUE_FAILED_MESSAGE = "The run could not be queued. Start it again."
 ENGINE_CRASHED_MESSAGE = "The engine failed unexpectedly."
+WORKER_LOST_MESSAGE = "The worker stopped while this run was in progress. Start it again."
 _UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -255,6 +256,14 @@ def _run_finish(run_id: UUID | str, *, completion: Completion | None = None, err
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "usage", "error", "finished_at"])
     return run
+
+
+def runs_fail_stale(*, older_than: timedelta) -> int:
+    """Fail runs left in progress by a worker that died; they would otherwise block their thread for good."""
+    cutoff = timezone.now() - older_than
+    return Run.objects.filter(status=RunStatus.IN_PROGRESS, started_at__lt=cutoff).update(
+        status=RunStatus.FAILED, error=WORKER_LOST_MESSAGE, finished_at=timezone.now()
+    )
 
 
 def _engine_request(run: Run) -> EngineRequest:

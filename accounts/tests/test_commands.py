@@ -15,7 +15,8 @@ from accounts.models import User
 from accounts.roles import Plan, Role
 from accounts.tests.factories import UserFactory
 from accounts.tokens import token_pair_for
-from assistants.models import Assistant, Message, Thread
+from assistants.models import Assistant, Message, RunStatus, Thread
+from assistants.tests.factories import RunFactory
 from organizations import services as org_services
 from organizations.models import Invitation, Membership, Organization, OrgRole
 
@@ -258,9 +259,27 @@ def test_purge_expired_deletes_expired_invitations_and_tokens():
     assert set(Invitation.objects.values_list("pk", flat=True)) == {live.pk, accepted_old.pk}
     assert OutstandingToken.objects.count() == 1
     assert not OutstandingToken.objects.filter(expires_at__lte=timezone.now()).exists()
-    assert "Purged 2 expired invitation(s) and 1 expired token(s)." in out
+    assert "Purged 2 expired invitation(s) and 1 expired token(s); failed 0 stale run(s)." in out
 
 
 def test_purge_expired_is_idempotent():
     run("purge_expired")
-    assert "Purged 0 expired invitation(s) and 0 expired token(s)." in run("purge_expired")
+    assert "Purged 0 expired invitation(s) and 0 expired token(s); failed 0 stale run(s)." in run("purge_expired")
+
+
+def test_purge_expired_fails_runs_a_dead_worker_left_in_progress():
+    stale = RunFactory(status=RunStatus.IN_PROGRESS, started_at=timezone.now() - timedelta(hours=2))
+    fresh = RunFactory(status=RunStatus.IN_PROGRESS, started_at=timezone.now() - timedelta(minutes=1))
+    queued = RunFactory(status=RunStatus.QUEUED)
+
+    out = run("purge_expired", stale_run_minutes=30)
+
+    assert "failed 1 stale run(s)" in out
+    stale.refresh_from_db(), fresh.refresh_from_db(), queued.refresh_from_db()
+    assert (stale.status, fresh.status, queued.status) == (RunStatus.FAILED, RunStatus.IN_PROGRESS, RunStatus.QUEUED)
+    assert stale.finished_at is not None and "worker stopped" in stale.error
+
+
+def test_purge_expired_refuses_a_stale_window_under_a_minute():
+    with pytest.raises(CommandError, match="at least 1"):
+        run("purge_expired", stale_run_minutes=0)
