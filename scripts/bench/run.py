@@ -501,7 +501,16 @@ def flood_scenario(endpoints: Endpoints, name: str, *, rate: int) -> dict:
     time.sleep(1.5)
     during = endpoints.measure("me", connections=FLOOD_PROBE_CONNECTIONS, warmup=False)
     flooder.join()
-    return {"normal": normal, "during": during, "flood": flood_result}
+    # The flood alone, unpaced: what one attempt costs the server, and how many it can turn away per second.
+    alone = wrk(
+        login_url,
+        name=f"flood-{name}-alone",
+        duration=f"{max(2.0, seconds(DURATION) / 2):.0f}s",
+        connections=FLOOD_CONNECTIONS,
+        lua_env={**flood_env, "BENCH_RATE": "0"},
+        warmup=False,
+    )
+    return {"normal": normal, "during": during, "flood": flood_result, "alone": alone}
 
 
 def worker_comparison(endpoints: Endpoints, seed: dict, production: dict) -> list[dict]:
@@ -709,6 +718,7 @@ def write_report(ctx: dict) -> str:
                 "p99 vs normal",
                 "flood req/s",
                 "flood answers",
+                "flood alone, unpaced",
             ],
             flood_rows(fl_open, "unprotected") + flood_rows(fl_prot, "protected"),
         ),
@@ -784,13 +794,23 @@ def _rps_p99(row: dict) -> str:
 
 def flood_rows(result: dict, label: str) -> list[list[str]]:
     if not result:
-        return [[label, NA, NA, NA, NA, NA, "not measured"]]
-    normal, during, flood = result["normal"], result["during"], result["flood"]
+        return [[label, NA, NA, NA, NA, NA, NA, "not measured"]]
+    normal, during, flood, alone = result["normal"], result["during"], result["flood"], result.get("alone", {})
     if "rps" not in normal or "rps" not in during:
-        return [[label, NA, NA, NA, NA, NA, normal.get("note", during.get("note", "not measured"))]]
+        return [[label, NA, NA, NA, NA, NA, NA, normal.get("note", during.get("note", "not measured"))]]
     answers = ", ".join(f"{k}: {v}" for k, v in sorted(flood.get("statuses", {}).items()))
+    alone_text = f"{alone['rps']:.0f} req/s, {alone['cpu_ms']:.1f} ms CPU each" if "rps" in alone else NA
     return [
-        [f"{label}: normal", f"{normal['rps']:.0f}", f"{normal['p50']:.1f}", f"{normal['p99']:.1f}", "1.00", NA, NA],
+        [
+            f"{label}: normal",
+            f"{normal['rps']:.0f}",
+            f"{normal['p50']:.1f}",
+            f"{normal['p99']:.1f}",
+            "1.00",
+            NA,
+            NA,
+            NA,
+        ],
         [
             f"{label}: during flood",
             f"{during['rps']:.0f}",
@@ -799,6 +819,7 @@ def flood_rows(result: dict, label: str) -> list[list[str]]:
             f"{during['p99'] / normal['p99']:.2f}" if normal["p99"] else NA,
             f"{flood.get('rps', 0):.0f}",
             answers or NA,
+            alone_text,
         ],
     ]
 
