@@ -4,11 +4,24 @@ Scope (which rows a caller may see at all) lives in each viewset's get_queryset,
 out of scope answers 404; these classes only decide what a caller in scope may do.
 """
 
-from rest_framework.permissions import SAFE_METHODS, BasePermission
+from rest_framework.permissions import BasePermission
 
 from accounts.roles import Role, plan_at_least
 from organizations.roles import OrgRole, org_role_at_least
 from organizations.scoping import admin_org_ids
+
+
+class ActionPermissionsMixin:
+    """For viewsets: `permission_classes_by_action` maps an action to its permission classes; any other action
+    uses the view's `permission_classes` (the DRF default, or what an `@action(permission_classes=...)` set)."""
+
+    permission_classes_by_action: dict[str, list] = {}
+
+    def get_permissions(self):
+        classes = self.permission_classes_by_action.get(self.action)
+        if classes is None:
+            return super().get_permissions()
+        return [permission() for permission in classes]
 
 
 def _per_action(view, attribute: str) -> str | None:
@@ -41,13 +54,6 @@ class IsSuperAdmin(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return bool(request.user and request.user.is_authenticated and request.user.role == Role.SUPERADMIN)
-
-
-class ReadOnly(BasePermission):
-    """Safe methods only."""
-
-    def has_permission(self, request, view) -> bool:
-        return request.method in SAFE_METHODS
 
 
 class PlanRequired(BasePermission):
