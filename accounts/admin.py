@@ -9,8 +9,10 @@ from django.contrib.auth.forms import (
     SetUnusablePasswordMixin,
     UserChangeForm,
 )
+from rest_framework_simplejwt.token_blacklist import admin as token_blacklist_admin
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts import services
+from accounts import lockout, services
 from accounts.models import User
 from accounts.roles import Plan, Role
 from bazar.admin_helpers import ServiceErrorsMixin, action_form_response, apply_to_each, bound_action_form
@@ -145,7 +147,7 @@ class UserAdmin(ServiceErrorsMixin, DjangoUserAdmin):
         ),
     )
     inlines = (MembershipInline,)
-    actions = ("verify_users", "block_users", "unblock_users", "set_plan", "deactivate_users")
+    actions = ("verify_users", "block_users", "unblock_users", "clear_login_lockout", "set_plan", "deactivate_users")
 
     # ---- who may edit what
     def get_inlines(self, request, obj):
@@ -227,6 +229,13 @@ class UserAdmin(ServiceErrorsMixin, DjangoUserAdmin):
             self, request, queryset, lambda user: services.user_unblock(user=user, actor=request.user), done="Unblocked"
         )
 
+    @admin.action(description="Clear login lockout of selected users", permissions=["change"])
+    def clear_login_lockout(self, request, queryset):
+        """Failed logins lock an account for a while (accounts.lockout); this lets its owner try again now."""
+        apply_to_each(
+            self, request, queryset, lambda user: lockout.lockout_clear(email=user.email), done="Lockout cleared"
+        )
+
     @admin.action(description="Set the plan of selected users…", permissions=["change"])
     def set_plan(self, request, queryset):
         form = bound_action_form(PlanForm, request)
@@ -254,3 +263,45 @@ class UserAdmin(ServiceErrorsMixin, DjangoUserAdmin):
             done="Deactivated",
             check=lambda user: self._may_act_on(request, user),
         )
+
+
+# simplejwt registers its own token admins when its admin module is imported (above); ours replace them.
+admin.site.unregister(OutstandingToken)
+admin.site.unregister(BlacklistedToken)
+
+
+class ViewOnlyMixin:
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(OutstandingToken)
+class OutstandingTokenAdmin(ViewOnlyMixin, token_blacklist_admin.OutstandingTokenAdmin):
+    """Issued refresh tokens, by jti and never the token itself: a stored token may still be valid until it expires."""
+
+    fields = ("jti", "user", "created_at", "expires_at")
+    readonly_fields = fields
+    list_display = fields
+    search_fields = ("jti", "user__email")
+    search_help_text = "Search by jti or user email."
+    ordering = ("-created_at",)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields
+
+
+@admin.register(BlacklistedToken)
+class BlacklistedTokenAdmin(ViewOnlyMixin, token_blacklist_admin.BlacklistedTokenAdmin):
+    """Revoked refresh tokens, view only: deleting a row would make its token usable again."""
+
+    fields = ("token", "blacklisted_at")
+    readonly_fields = fields
+    search_fields = ("token__jti", "token__user__email")
+    search_help_text = "Search by jti or user email."
+    ordering = ("-blacklisted_at",)

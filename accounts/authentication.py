@@ -3,7 +3,7 @@ from rest_framework_simplejwt.authentication import JWTAuthentication as SimpleJ
 from rest_framework_simplejwt.settings import api_settings
 
 from accounts import errors
-from accounts.tokens import active_user
+from accounts.tokens import active_user, token_version_of
 
 
 class JWTAuthentication(SimpleJWTAuthentication):
@@ -13,7 +13,7 @@ class JWTAuthentication(SimpleJWTAuthentication):
     def get_user(self, validated_token):
         if api_settings.USER_ID_CLAIM not in validated_token:
             raise errors.token_not_valid()
-        return active_user(validated_token[api_settings.USER_ID_CLAIM], validated_token.get("ver", 0))
+        return active_user(validated_token[api_settings.USER_ID_CLAIM], token_version_of(validated_token))
 
 
 class JWTScheme(SimpleJWTScheme):

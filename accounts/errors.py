@@ -12,7 +12,6 @@ TOKEN_REVOKED = "token_revoked"
 TOKEN_NOT_VALID = "token_not_valid"  # simplejwt's code for a bad JWT, kept for every JWT refusal
 USER_INACTIVE = "user_inactive"
 WRONG_PASSWORD = "wrong_password"
-ALREADY_VERIFIED = "already_verified"
 ROLE_CHANGE_FORBIDDEN = "role_change_forbidden"
 SUPERADMIN_PROTECTED = "superadmin_protected"
 ACCOUNT_LOCKED = "account_locked"

@@ -4,7 +4,8 @@ Counters live in the shared cache (Redis in production), so every web worker see
 written through the "strict" cache alias, which raises instead of degrading to misses; when it raises, the counters
 fall back to this process's memory. Brute-force protection therefore holds through a Redis outage (per worker, so
 an attacker gets at most workers x limit tries), and locks recorded in memory during an outage still count once
-Redis is back. Staff unlock an account with `lockout_clear(email=...)`; everything also unlocks on its own.
+Redis is back. Staff unlock an account from the admin (the users' "Clear login lockout" action) or with
+`manage.py unlock_user EMAIL [--address IP]`, both through `lockout_clear`; everything also unlocks on its own.
 """
 
 import hashlib
@@ -129,8 +130,8 @@ def lockout_record_success(*, email: str) -> None:
 
 
 def lockout_clear(*, email: str = "", address: str = "") -> None:
-    """Unlock an account (and/or an address) now: for staff, e.g. from the admin. Clears the shared cache and this
-    process's memory; other workers' outage-time memory expires on its own."""
+    """Unlock an account (and/or an address) now: for staff (admin action, unlock_user command). Clears the shared
+    cache and this process's memory; other workers' outage-time memory expires on its own."""
     keys = _keys("failures", email=email, address=address) + _keys("lock", email=email, address=address)
     _fallback.delete_many(keys)
     _on_shared(_forget, keys)

@@ -16,6 +16,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from accounts import errors
 from accounts.models import User
 
+VERSION_CLAIM = "ver"  # the user's token_version when the token was issued; tokens without it are refused
 VERIFY_EMAIL = "verify-email"
 RESET_PASSWORD = "reset-password"
 
@@ -27,7 +28,7 @@ def token_pair_for(user: User) -> dict[str, str]:
         "email": user.email,
         "role": user.role,
         "plan": user.plan,
-        "ver": user.token_version,
+        VERSION_CLAIM: user.token_version,
     }.items():
         refresh[claim] = value
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
@@ -87,7 +88,7 @@ def refresh_rotate(raw_refresh: str) -> dict[str, str]:
     except TokenError as exc:
         _revoke_all_on_reuse(raw_refresh)
         raise errors.token_not_valid() from exc
-    user = active_user(old.get(api_settings.USER_ID_CLAIM), old.get("ver", 0))
+    user = active_user(old.get(api_settings.USER_ID_CLAIM), token_version_of(old))
     with transaction.atomic():
         _, spent_now = old.blacklist()
     if not spent_now:  # a concurrent refresh spent the same token first
@@ -111,8 +112,17 @@ def _revoke_all_on_reuse(raw_refresh: str) -> None:
         return
     user_id = payload.get(api_settings.USER_ID_CLAIM)
     user = User.objects.filter(pk=user_id).first() if _is_uuid(user_id) else None
-    if user is not None and payload.get("ver", 0) == user.token_version:
+    if user is not None and payload.get(VERSION_CLAIM) == user.token_version:
         tokens_revoke_all(user=user)
+
+
+def token_version_of(token) -> int:
+    """The token's `ver` claim. Tokens issued before the claim existed (or forged without it) are not valid:
+    they could not be revoked by a password change or "log out everywhere"."""
+    version = token.get(VERSION_CLAIM)
+    if type(version) is not int:
+        raise errors.token_not_valid()
+    return version
 
 
 def active_user(user_id, version: int) -> User:

@@ -237,11 +237,3 @@ def idempotent(view_method):
     if "kwargs" in getattr(view_method, "__dict__", {}):
         wrapper.kwargs = dict(view_method.kwargs)
     return _document(wrapper)
-
-
-class IdempotentCreateMixin:
-    """For viewsets: `create` honours Idempotency-Key."""
-
-    @idempotent
-    def create(self, request, *args, **kwargs):
-        return super().create(request, *args, **kwargs)

@@ -4,11 +4,14 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core import mail
 from django.urls import reverse
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts import admin as accounts_admin
+from accounts.lockout import lockout_seconds_left
 from accounts.models import User
 from accounts.roles import Plan, Role
 from accounts.tests.factories import UserFactory
+from accounts.tokens import token_pair_for
 
 pytestmark = pytest.mark.django_db
 
@@ -273,6 +276,58 @@ def test_deactivate_action_deactivates_and_revokes(superadmin_client, free_user)
     free_user.refresh_from_db()
     assert not free_user.is_active and not free_user.has_usable_password()
     assert free_user.token_version == version + 1
+
+
+def test_clear_login_lockout_action_unlocks_selected_accounts_only(
+    superadmin_client, api_client, free_user, plus_user, password, settings
+):
+    settings.LOGIN_FAILURE_LIMIT = 1
+    login = reverse("api:auth:login")
+    for user in (free_user, plus_user):
+        locked = api_client.post(login, {"email": user.email, "password": "wrong"})
+        assert locked.status_code == 429
+
+    response = post_action(superadmin_client, "clear_login_lockout", [free_user])
+
+    assert response.status_code == 302
+    assert lockout_seconds_left(email=free_user.email) == 0
+    assert lockout_seconds_left(email=plus_user.email) > 0
+    assert api_client.post(login, {"email": free_user.email, "password": password}).status_code == 200
+
+
+# ---------------------------------------------------------------- token tables: never the token itself
+@pytest.fixture
+def issued_refresh(free_user) -> OutstandingToken:
+    token_pair_for(free_user)
+    outstanding = OutstandingToken.objects.get(user=free_user)
+    BlacklistedToken.objects.create(token=outstanding)
+    return outstanding
+
+
+@pytest.mark.parametrize("model", [OutstandingToken, BlacklistedToken], ids=lambda model: model.__name__)
+def test_token_admin_pages_never_show_the_token(superadmin_client, issued_refresh, model):
+    obj = issued_refresh if model is OutstandingToken else issued_refresh.blacklistedtoken
+    name = f"admin:token_blacklist_{model._meta.model_name}"
+
+    pages = [
+        superadmin_client.get(reverse(f"{name}_changelist")),
+        superadmin_client.get(reverse(f"{name}_change", args=[obj.pk])),
+    ]
+
+    for page in pages:
+        assert page.status_code == 200
+        assert issued_refresh.jti in page.content.decode()
+        assert issued_refresh.token not in page.content.decode()
+
+
+@pytest.mark.parametrize("model", [OutstandingToken, BlacklistedToken], ids=lambda model: model.__name__)
+def test_token_admin_is_view_only(superadmin_client, issued_refresh, model):
+    obj = issued_refresh if model is OutstandingToken else issued_refresh.blacklistedtoken
+    name = f"admin:token_blacklist_{model._meta.model_name}"
+
+    assert superadmin_client.get(reverse(f"{name}_add")).status_code == 403
+    assert superadmin_client.post(reverse(f"{name}_delete", args=[obj.pk]), {"post": "yes"}).status_code == 403
+    assert BlacklistedToken.objects.filter(token=issued_refresh).exists()
 
 
 # ---------------------------------------------------------------- who gets in

@@ -7,9 +7,12 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
+from accounts.errors import AccountLocked
+from accounts.lockout import lockout_record_failure, lockout_seconds_left
 from accounts.management.commands import seed_demo
 from accounts.models import User
 from accounts.roles import Plan, Role
@@ -160,6 +163,48 @@ def test_unblock_user_is_idempotent():
 def test_unblock_user_refuses_unknown_email():
     with pytest.raises(CommandError, match="No user with email"):
         run("unblock_user", "ghost@example.com")
+
+
+# ---------------------------------------------------------------- unlock_user
+ADDRESS = "203.0.113.9"
+
+
+@pytest.fixture
+def locked_user(client, settings):
+    """An account locked by failed logins through the API, as an attacker would lock it."""
+    settings.LOGIN_FAILURE_LIMIT = 1
+    user = UserFactory()
+    response = client.post(reverse("api:auth:login"), {"email": user.email, "password": "wrong"}, REMOTE_ADDR=ADDRESS)
+    assert response.status_code == 429
+    return user
+
+
+def test_unlock_user_clears_the_account_lockout(locked_user):
+    out = run("unlock_user", locked_user.email.upper())
+
+    assert lockout_seconds_left(email=locked_user.email) == 0
+    assert f"Cleared the login lockout of {locked_user.email}" in out
+
+
+def test_unlock_user_clears_an_address_lockout(settings):
+    settings.LOGIN_FAILURE_LIMIT_PER_ADDRESS = 1
+    for email in ("a@example.com", "b@example.com"):
+        with pytest.raises(AccountLocked):
+            lockout_record_failure(email=email, address=ADDRESS)
+    assert lockout_seconds_left(address=ADDRESS) > 0
+
+    run("unlock_user", address=ADDRESS)
+
+    assert lockout_seconds_left(address=ADDRESS) == 0
+
+
+def test_unlock_user_says_so_when_nothing_was_locked():
+    assert "was not locked" in run("unlock_user", "nobody@example.com")
+
+
+def test_unlock_user_needs_an_email_or_an_address():
+    with pytest.raises(CommandError, match="email"):
+        run("unlock_user")
 
 
 # ---------------------------------------------------------------- seed_demo

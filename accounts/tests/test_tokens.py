@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import errors, services
 from accounts.roles import Plan, Role
@@ -172,6 +173,36 @@ def test_token_with_malformed_user_id_is_refused(api_client, free_user):
 
 
 # ---------------------------------------------------------------- refresh
+
+
+def test_access_token_without_version_claim_is_refused(api_client, free_user):
+    # Tokens issued before the `ver` claim existed (or without it) could never be revoked.
+    legacy = RefreshToken.for_user(free_user)
+
+    response = _get_me(str(legacy.access_token))
+
+    assert response.status_code == 401
+    assert error_codes(response) == [errors.TOKEN_NOT_VALID]
+
+
+@pytest.mark.parametrize("version", [None, "0", True, 0.0])
+def test_access_token_with_malformed_version_claim_is_refused(api_client, free_user, version):
+    claims = _claims(login(api_client, free_user.email, PASSWORD)["access"])
+
+    response = _get_me(_forge({**claims, "ver": version}))
+
+    assert response.status_code == 401
+    assert error_codes(response) == [errors.TOKEN_NOT_VALID]
+
+
+def test_refresh_token_without_version_claim_is_refused(api_client, free_user):
+    legacy = RefreshToken.for_user(free_user)  # stored as outstanding, like every token simplejwt issues
+
+    response = api_client.post(REFRESH_URL, {"refresh": str(legacy)})
+
+    assert response.status_code == 401
+    assert error_codes(response) == [errors.TOKEN_NOT_VALID]
+    assert not BlacklistedToken.objects.filter(token__jti=legacy["jti"]).exists()
 
 
 def test_refresh_rotates_the_pair(api_client, free_user):
