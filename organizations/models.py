@@ -5,7 +5,7 @@ from django.utils import timezone
 from bazar.ids import uuid7
 from organizations.roles import OrgRole
 
-__all__ = ["Invitation", "InvitationStatus", "Membership", "OrgRole", "Organization"]
+__all__ = ["Invitation", "InvitationQuerySet", "InvitationStatus", "Membership", "OrgRole", "Organization"]
 
 
 class Organization(models.Model):
@@ -58,6 +58,33 @@ class InvitationStatus(models.TextChoices):
     EXPIRED = "expired", "Expired"
 
 
+OPEN_INVITATION = models.Q(accepted_at__isnull=True, revoked_at__isnull=True)
+
+
+class InvitationQuerySet(models.QuerySet):
+    """Invitation status as a query; the same rule as `Invitation.status`, which reads it off one row."""
+
+    def with_status(self, status: str) -> "InvitationQuerySet":
+        now = timezone.now()
+        conditions = {
+            InvitationStatus.ACCEPTED: models.Q(accepted_at__isnull=False),
+            InvitationStatus.REVOKED: models.Q(accepted_at__isnull=True, revoked_at__isnull=False),
+            InvitationStatus.EXPIRED: OPEN_INVITATION & models.Q(expires_at__lte=now),
+            InvitationStatus.PENDING: OPEN_INVITATION & models.Q(expires_at__gt=now),
+        }
+        if status not in conditions:
+            raise ValueError(f"{status!r} is not an invitation status.")
+        return self.filter(conditions[status])
+
+    def open(self) -> "InvitationQuerySet":
+        """Neither accepted nor revoked (pending or expired): at most one per organization and email."""
+        return self.filter(OPEN_INVITATION)
+
+    def pending(self) -> "InvitationQuerySet":
+        """Neither accepted, revoked nor expired: the ones whose link still works."""
+        return self.with_status(InvitationStatus.PENDING)
+
+
 class Invitation(models.Model):
     """A single-use invitation; only a hash of its token is stored."""
 
@@ -78,13 +105,15 @@ class Invitation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = InvitationQuerySet.as_manager()
+
     class Meta:
         db_table = "invitations"
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "email"],
-                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                condition=OPEN_INVITATION,
                 name="invitations_one_pending_per_email",
             ),
             models.CheckConstraint(condition=models.Q(role__in=OrgRole.values), name="invitations_role_valid"),
@@ -96,7 +125,7 @@ class Invitation(models.Model):
 
     @property
     def status(self) -> str:
-        """accepted, revoked, expired or pending."""
+        """accepted, revoked, expired or pending (InvitationQuerySet.with_status is the same rule as a query)."""
         if self.accepted_at is not None:
             return InvitationStatus.ACCEPTED
         if self.revoked_at is not None:

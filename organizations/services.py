@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -72,15 +73,35 @@ def _valid_role(role: str) -> OrgRole:
     return OrgRole(role)
 
 
+def sole_owned_organizations(user: User) -> QuerySet[Organization]:
+    """The organizations where `user` is the only active OWNER (a lazy queryset)."""
+    other_owners = Membership.objects.filter(
+        organization=OuterRef("pk"), role=OrgRole.OWNER, user__is_active=True
+    ).exclude(user=user)
+    owned_ids = Membership.objects.filter(user=user, role=OrgRole.OWNER).values("organization_id")
+    return Organization.objects.filter(pk__in=owned_ids).exclude(Exists(other_owners))
+
+
+def last_owner_check(*, user: User, organization: Organization | None = None) -> None:
+    """Every organization keeps an active OWNER: `user` may not leave `organization`, stop being its OWNER, nor
+    (without `organization`) delete its account while it is the only one. 400 `last_owner`.
+
+    Without `organization` this locks the organizations `user` owns first, as the membership services lock the one
+    they change (they hold that lock already when they call this), so two owners cannot both go at once."""
+    sole_owned = sole_owned_organizations(user)
+    if organization is None:
+        owned_ids = Membership.objects.filter(user=user, role=OrgRole.OWNER).values("organization_id")
+        list(Organization.objects.select_for_update().filter(pk__in=owned_ids).values_list("pk"))
+    else:
+        sole_owned = sole_owned.filter(pk=organization.pk)
+    if sole_owned.exists():
+        raise ValidationError(errors.LAST_OWNER_MESSAGE, code=errors.LAST_OWNER)
+
+
 def _ensure_other_owner(membership: Membership) -> None:
     """An OWNER may only stop being one while another active OWNER remains."""
-    if membership.role != OrgRole.OWNER:
-        return
-    others = Membership.objects.filter(
-        organization_id=membership.organization_id, role=OrgRole.OWNER, user__is_active=True
-    ).exclude(pk=membership.pk)
-    if not others.exists():
-        raise ValidationError(errors.LAST_OWNER_MESSAGE, code=errors.LAST_OWNER)
+    if membership.role == OrgRole.OWNER:
+        last_owner_check(user=membership.user, organization=membership.organization)
 
 
 def _deactivate_if_orphaned(user: User) -> None:
@@ -135,6 +156,10 @@ def organization_delete(*, organization: Organization) -> None:
     provisioned = list(
         User.objects.filter(memberships__organization=organization, memberships__provisioned=True, is_active=True)
     )
+    from assistants.models import Thread  # assistants builds on organizations: import here, not at the top
+
+    # A thread PROTECTs its assistant, so the threads on the organization's assistants go first (else a 500).
+    Thread.objects.filter(assistant__organization=organization).delete()
     organization.delete()
     for user in provisioned:
         _deactivate_if_orphaned(user)
@@ -329,15 +354,13 @@ def invitation_create(
     _lock(organization)
     if Membership.objects.filter(organization=organization, user__email__iexact=email, user__is_active=True).exists():
         raise ValidationError({"email": ValidationError(errors.ALREADY_MEMBER_MESSAGE, code=errors.ALREADY_MEMBER)})
-    pending = Invitation.objects.filter(
-        organization=organization, email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
-    ).first()
-    if pending is not None:
-        if pending.status != InvitationStatus.EXPIRED:
+    earlier = Invitation.objects.open().filter(organization=organization, email__iexact=email).first()
+    if earlier is not None:
+        if earlier.status != InvitationStatus.EXPIRED:
             raise ValidationError(
                 {"email": ValidationError(errors.INVITATION_PENDING_MESSAGE, code=errors.INVITATION_PENDING)}
             )
-        pending.delete()  # a dead link; the new invitation replaces it
+        earlier.delete()  # a dead link; the new invitation replaces it
     # Nobody knows this token: the email task issues the real one, so no token ever sits in the task queue.
     _, placeholder_hash = _new_token_hash()
     invitation = Invitation.objects.create(
@@ -356,16 +379,16 @@ def invitation_issue_token(*, invitation: Invitation) -> str | None:
     """A fresh token for a pending invitation (any earlier link stops working), or None when it is no longer
     pending. Only the email task should call this: the token goes into the email and nowhere else."""
     token, digest = _new_token_hash()
-    updated = Invitation.objects.filter(
-        pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
-    ).update(token_hash=digest, updated_at=timezone.now())
+    updated = Invitation.objects.pending().filter(pk=invitation.pk).update(token_hash=digest, updated_at=timezone.now())
     return token if updated else None
 
 
 @transaction.atomic
-def invitation_resend(*, invitation: Invitation) -> Invitation:
-    """Send a new link (the old one stops working) and restart the expiry; also revives an expired invitation."""
-    invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
+def invitation_resend(*, invitation: Invitation, actor: User | None) -> Invitation:
+    """Send a new link (the old one stops working) and restart the expiry; also revives an expired invitation.
+    Who may resend is who may revoke: an ADMIN cannot revive an OWNER invitation."""
+    invitation = Invitation.objects.select_for_update().select_related("organization").get(pk=invitation.pk)
+    _authorize(invitation.organization, actor, grant=invitation.role)
     _ensure_pending(invitation)
     invitation.expires_at = _expiry()
     invitation.save(update_fields=["expires_at", "updated_at"])

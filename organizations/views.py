@@ -1,5 +1,4 @@
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
@@ -11,7 +10,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from bazar.permissions import IsOrgAdmin, IsOrgOwner, IsSelf, IsVerified
+from bazar.idempotency import idempotent
+from bazar.permissions import ActionPermissionsMixin, IsOrgAdmin, IsOrgOwner, IsSelf, IsVerified
+from bazar.validation import validated
 from organizations import errors, serializers, services
 from organizations.models import Invitation, InvitationStatus, Membership, Organization, OrgRole
 from organizations.scoping import organizations_visible_to, users_visible_to
@@ -56,7 +57,7 @@ class OrganizationFilter(filters.FilterSet):
     field_name="user_id",
     actions=["transfer_ownership"],
 )
-class OrganizationViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
+class OrganizationViewSet(ActionPermissionsMixin, OrganizationScopedMixin, viewsets.ModelViewSet):
     """Organizations: members read theirs (staff all), any verified user creates one and becomes its OWNER,
     OWNERs and ADMINs rename, OWNERs delete and hand over ownership."""
 
@@ -67,6 +68,7 @@ class OrganizationViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
     filterset_class = OrganizationFilter
     search_fields = ["name", "slug"]
     ordering_fields = ["name", "created_at"]
+    permission_classes = [IsAuthenticated]
     permission_classes_by_action = {
         "create": [IsVerified],
         "update": [IsOrgAdmin],
@@ -74,9 +76,6 @@ class OrganizationViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
         "destroy": [IsOrgOwner],
         "transfer_ownership": [IsOrgOwner],
     }
-
-    def get_permissions(self):
-        return [permission() for permission in self.permission_classes_by_action.get(self.action, [IsAuthenticated])]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no caller
@@ -89,30 +88,36 @@ class OrganizationViewSet(OrganizationScopedMixin, viewsets.ModelViewSet):
         return organization
 
     @extend_schema(request=serializers.OrganizationInputSerializer, responses={201: serializers.OrganizationSerializer})
+    @idempotent
     def create(self, request, *args, **kwargs):
-        data = _valid(serializers.OrganizationInputSerializer, request)
+        data = validated(serializers.OrganizationInputSerializer, request)
         organization = services.organization_create(name=data["name"], created_by=request.user)
         return Response(_organization_data(organization, request.user), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=serializers.OrganizationInputSerializer, responses={200: serializers.OrganizationSerializer})
-    def update(self, request, *args, **kwargs):
-        data = _valid(serializers.OrganizationInputSerializer, request)
-        organization = services.organization_update(organization=self.get_object(), name=data["name"])
+    def update(self, request, *args, partial=False, **kwargs):
+        data = validated(serializers.OrganizationInputSerializer, request, partial=partial)
+        organization = self.get_object()
+        if "name" in data:  # a PATCH without fields changes nothing
+            organization = services.organization_update(organization=organization, name=data["name"])
         return Response(_organization_data(organization, request.user))
 
     @extend_schema(request=serializers.OrganizationInputSerializer, responses={200: serializers.OrganizationSerializer})
     def partial_update(self, request, *args, **kwargs):
-        return self.update(request, *args, **kwargs)
+        return self.update(request, *args, partial=True, **kwargs)
 
     def perform_destroy(self, instance):
         services.organization_delete(organization=instance)
 
+    # @idempotent above @action: @action replaces the function's `kwargs`, where the schema documentation lives.
     @extend_schema(request=serializers.OwnershipTransferSerializer, responses={200: serializers.MembershipSerializer})
+    @idempotent
     @action(detail=True, methods=["post"], url_path="transfer-ownership")
     def transfer_ownership(self, request, pk=None):
-        """Make a member an OWNER; the calling OWNER becomes an ADMIN."""
+        """Make a member an OWNER; the calling OWNER becomes an ADMIN (so a retry with the same Idempotency-Key
+        answers 403 `org_role_required` instead of the replay; staff retries replay)."""
         organization = self.get_object()
-        data = _valid(serializers.OwnershipTransferSerializer, request)
+        data = validated(serializers.OwnershipTransferSerializer, request)
         to_user = User.objects.filter(pk=data["user_id"]).first()
         if to_user is None:
             raise ValidationError({"user_id": [errors.NOT_A_MEMBER_MESSAGE]}, code=errors.NOT_A_MEMBER)
@@ -133,6 +138,7 @@ class MembershipFilter(filters.FilterSet):
 @extend_validation_errors(["user_or_email"], field_name="non_field_errors", actions=["create"])
 @extend_validation_errors([errors.LAST_OWNER], field_name="non_field_errors", actions=["partial_update", "destroy"])
 class MembershipViewSet(
+    ActionPermissionsMixin,
     OrganizationScopedMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -150,14 +156,12 @@ class MembershipViewSet(
     filterset_class = MembershipFilter
     search_fields = ["user__email", "user__full_name"]
     ordering_fields = ["created_at", "role", "user__email"]
+    permission_classes = [IsAuthenticated]
     permission_classes_by_action = {
         "create": [IsOrgAdmin],
         "partial_update": [IsOrgAdmin],
         "destroy": [IsSelf | IsOrgAdmin],
     }
-
-    def get_permissions(self):
-        return [permission() for permission in self.permission_classes_by_action.get(self.action, [IsAuthenticated])]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -167,8 +171,9 @@ class MembershipViewSet(
         )
 
     @extend_schema(request=serializers.MembershipCreateSerializer, responses={201: serializers.MembershipSerializer})
+    @idempotent
     def create(self, request, *args, **kwargs):
-        data = _valid(serializers.MembershipCreateSerializer, request)
+        data = validated(serializers.MembershipCreateSerializer, request)
         # Only people the caller already shares an organization with can be added directly, so that adding
         # cannot probe which emails have accounts; everyone else gets an invitation.
         candidates = users_visible_to(request.user).filter(is_active=True)
@@ -186,7 +191,7 @@ class MembershipViewSet(
 
     @extend_schema(request=serializers.MembershipUpdateSerializer, responses={200: serializers.MembershipSerializer})
     def partial_update(self, request, *args, **kwargs):
-        data = _valid(serializers.MembershipUpdateSerializer, request)
+        data = validated(serializers.MembershipUpdateSerializer, request)
         membership = services.membership_change_role(
             membership=self.get_object(), role=data["role"], actor=request.user
         )
@@ -204,17 +209,7 @@ class InvitationFilter(filters.FilterSet):
         fields = ["status", "role", "email"]
 
     def filter_status(self, queryset, name, value):
-        now = timezone.now()
-        return {
-            InvitationStatus.ACCEPTED: queryset.filter(accepted_at__isnull=False),
-            InvitationStatus.REVOKED: queryset.filter(accepted_at__isnull=True, revoked_at__isnull=False),
-            InvitationStatus.EXPIRED: queryset.filter(
-                accepted_at__isnull=True, revoked_at__isnull=True, expires_at__lte=now
-            ),
-            InvitationStatus.PENDING: queryset.filter(
-                accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=now
-            ),
-        }[value]
+        return queryset.with_status(value)
 
 
 @extend_validation_errors([errors.ALREADY_MEMBER, errors.INVITATION_PENDING], field_name="email", actions=["create"])
@@ -245,8 +240,9 @@ class InvitationViewSet(
         return Invitation.objects.filter(organization=self.get_organization())
 
     @extend_schema(request=serializers.InvitationCreateSerializer, responses={201: serializers.InvitationSerializer})
+    @idempotent
     def create(self, request, *args, **kwargs):
-        data = _valid(serializers.InvitationCreateSerializer, request)
+        data = validated(serializers.InvitationCreateSerializer, request)
         invitation = services.invitation_create(
             organization=self.get_organization(), email=data["email"], role=data["role"], invited_by=request.user
         )
@@ -258,10 +254,12 @@ class InvitationViewSet(
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses={202: serializers.InvitationSerializer})
+    @idempotent
     @action(detail=True, methods=["post"])
     def resend(self, request, *args, **kwargs):
-        """Email a new link (the previous one stops working) and restart the expiry."""
-        invitation = services.invitation_resend(invitation=self.get_object())
+        """Email a new link (the previous one stops working) and restart the expiry. ADMINs cannot resend an OWNER
+        invitation (403 `role_grant_forbidden`), as they cannot revoke one."""
+        invitation = services.invitation_resend(invitation=self.get_object(), actor=request.user)
         return Response(serializers.InvitationSerializer(invitation).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -276,13 +274,8 @@ class InvitationAcceptView(APIView):
     permission_classes = [IsAuthenticated]
 
     @extend_schema(request=serializers.InvitationAcceptSerializer, responses={200: serializers.OrganizationSerializer})
+    @idempotent
     def post(self, request):
-        data = _valid(serializers.InvitationAcceptSerializer, request)
+        data = validated(serializers.InvitationAcceptSerializer, request)
         membership = services.invitation_accept(token=data["token"], user=request.user)
         return Response(_organization_data(membership.organization, request.user))
-
-
-def _valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data

@@ -10,6 +10,7 @@ from django.core import mail
 from django.tasks import default_task_backend
 from django.urls import reverse
 from django.utils import timezone
+from rest_framework.exceptions import PermissionDenied
 
 from accounts.models import User
 from accounts.roles import Plan
@@ -291,6 +292,53 @@ def test_invitation_revoke_by_an_admin_cannot_touch_an_owner_invitation(make_cli
     assert response.status_code == 403
     invitation.refresh_from_db()
     assert invitation.revoked_at is None
+
+
+def test_invitation_resend_by_an_admin_cannot_revive_an_owner_invitation(make_client, org_admin, organization):
+    expired = timezone.now() - timedelta(days=1)
+    invitation = InvitationFactory(organization=organization, role=OrgRole.OWNER, expires_at=expired)
+
+    response = make_client(org_admin).post(invitation_url(invitation, "organization-invitation-resend"))
+
+    assert response.status_code == 403
+    assert error_codes(response) == [errors.ROLE_GRANT_FORBIDDEN]
+    invitation.refresh_from_db()
+    assert invitation.expires_at == expired
+    assert mail.outbox == []
+
+
+def test_invitation_resend_by_an_admin_works_for_a_member_invitation(make_client, org_admin, organization):
+    invitation = InvitationFactory(organization=organization, role=OrgRole.ADMIN)
+
+    response = make_client(org_admin).post(invitation_url(invitation, "organization-invitation-resend"))
+
+    assert response.status_code == 202
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.parametrize(
+    ("actor", "code"),
+    [("org_admin", errors.ROLE_GRANT_FORBIDDEN), ("org_member", errors.ORG_ROLE_REQUIRED)],
+)
+def test_invitation_resend_service_authorizes_like_revoke(request, organization, actor, code):
+    invitation = InvitationFactory(organization=organization, role=OrgRole.OWNER)
+    caller = request.getfixturevalue(actor)
+
+    for service in (services.invitation_resend, services.invitation_revoke):
+        with pytest.raises(PermissionDenied) as exc_info:
+            service(invitation=invitation, actor=caller)
+        assert exc_info.value.get_codes() == code
+    assert mail.outbox == []
+
+
+@pytest.mark.parametrize("actor", ["owner", "staff_admin", None])
+def test_invitation_resend_service_lets_owners_staff_and_the_system_resend(request, organization, actor):
+    invitation = InvitationFactory(organization=organization, role=OrgRole.OWNER)
+    caller = request.getfixturevalue(actor) if actor else None
+
+    services.invitation_resend(invitation=invitation, actor=caller)
+
+    assert len(mail.outbox) == 1
 
 
 def test_invitation_list_filters_by_status(make_client, owner, organization):

@@ -86,6 +86,31 @@ def test_organization_rename_by_admin(make_client, org_admin, organization):
     assert organization.name == "Renamed"
 
 
+def test_organization_patch_without_fields_changes_nothing(make_client, org_admin, organization):
+    before = Organization.objects.get(pk=organization.pk)
+
+    response = make_client(org_admin).patch(org_url(organization), {}, format="json")
+
+    assert response.status_code == 200, response.json()
+    assert (response.json()["id"], response.json()["name"]) == (str(organization.pk), organization.name)
+    after = Organization.objects.get(pk=organization.pk)
+    assert (after.name, after.updated_at) == (before.name, before.updated_at)
+
+
+def test_organization_put_still_requires_the_name(make_client, org_admin, organization):
+    response = make_client(org_admin).put(org_url(organization), {}, format="json")
+
+    assert response.status_code == 400
+    assert error_codes(response) == ["required"]
+
+
+def test_organization_patch_without_fields_by_a_member_is_forbidden(make_client, org_member, organization):
+    response = make_client(org_member).patch(org_url(organization), {}, format="json")
+
+    assert response.status_code == 403
+    assert error_codes(response) == ["org_role_required"]
+
+
 def test_organization_rename_by_member_is_forbidden(make_client, org_member, organization):
     response = make_client(org_member).patch(org_url(organization), {"name": "Renamed"})
 

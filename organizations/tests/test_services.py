@@ -365,6 +365,36 @@ def test_org_user_remove_removes_from_managed_organizations_only():
 # ---------------------------------------------------------------- account deletion
 
 
+def test_sole_owned_organizations_are_those_without_another_active_owner():
+    user = UserFactory()
+    alone = OrganizationFactory(created_by=user)
+    with_inactive_co_owner = OrganizationFactory(created_by=user)
+    member(with_inactive_co_owner, OrgRole.OWNER, user=UserFactory(is_active=False))
+    shared = OrganizationFactory(created_by=user)
+    member(shared, OrgRole.OWNER)
+    admin_of = OrganizationFactory()
+    member(admin_of, OrgRole.ADMIN, user=user)
+
+    assert set(services.sole_owned_organizations(user)) == {alone, with_inactive_co_owner}
+
+
+def test_last_owner_check_is_the_rule_of_leaving_demotion_and_account_deletion():
+    user = UserFactory()
+    alone = OrganizationFactory(created_by=user)
+    shared = OrganizationFactory(created_by=user)
+    member(shared, OrgRole.OWNER)
+
+    services.last_owner_check(user=user, organization=shared)
+    for check in (
+        lambda: services.last_owner_check(user=user, organization=alone),
+        lambda: services.last_owner_check(user=user),
+        lambda: account_services.user_deactivate(user=user),
+    ):
+        with pytest.raises(ValidationError) as exc_info:
+            check()
+        assert codes(exc_info) == {errors.LAST_OWNER}
+
+
 def test_user_deactivate_refuses_the_last_owner_of_an_organization():
     organization = OrganizationFactory()
 
