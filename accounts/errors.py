@@ -15,6 +15,7 @@ WRONG_PASSWORD = "wrong_password"
 ROLE_CHANGE_FORBIDDEN = "role_change_forbidden"
 SUPERADMIN_PROTECTED = "superadmin_protected"
 ACCOUNT_LOCKED = "account_locked"
+LAST_SUPERADMIN = "last_superadmin"
 # Codes of Django's password validators (settings.AUTH_PASSWORD_VALIDATORS), for the OpenAPI schema.
 PASSWORD_CODES = ["password_too_short", "password_too_common", "password_entirely_numeric", "password_too_similar"]
 

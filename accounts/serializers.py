@@ -5,7 +5,21 @@ from accounts.roles import Plan, Role
 
 
 class UserSerializer(serializers.ModelSerializer):
-    """A user as every endpoint returns it."""
+    """A user as every endpoint returns it.
+
+    Staff and the user itself get every field; another signed-in caller (a colleague in an organization) gets the
+    public profile, without the block reason, the deletion state and the times of verification and last change.
+    The caller is the context's request user; without a request (login, register, users/me) every field is shown.
+    """
+
+    PRIVATE_FIELDS = ("verified_at", "blocked_reason", "is_active", "updated_at")
+
+    # Declared, so neither read-only nor required in the OpenAPI schema (Meta.read_only_fields skips declared
+    # fields): some callers do not get them. The serializer only ever writes out.
+    verified_at = serializers.DateTimeField(required=False, allow_null=True)
+    blocked_reason = serializers.CharField(required=False)
+    is_active = serializers.BooleanField(required=False)
+    updated_at = serializers.DateTimeField(required=False)
 
     class Meta:
         model = User
@@ -24,6 +38,15 @@ class UserSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        viewer = getattr(request, "user", None)
+        if viewer is not None and viewer.is_authenticated and not (viewer.is_staff or viewer.pk == instance.pk):
+            for name in self.PRIVATE_FIELDS:
+                data.pop(name)
+        return data
 
 
 class ProfileUpdateSerializer(serializers.Serializer):

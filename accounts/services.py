@@ -15,6 +15,7 @@ from accounts.roles import Plan, Role
 
 EMAIL_TAKEN_MESSAGE = "An account with this email already exists."
 WRONG_PASSWORD_MESSAGE = "The current password is incorrect."
+LAST_SUPERADMIN_MESSAGE = "This is the last active superadmin. Make another account SUPERADMIN first."
 
 
 def normalize_email(email: str) -> str:
@@ -34,6 +35,16 @@ def _validate_password(password: str, user: User) -> None:
         validate_password(password, user)
     except ValidationError as exc:
         raise ValidationError({"password": exc.error_list}) from exc
+
+
+def _ensure_other_superadmin(user: User) -> None:
+    """The platform keeps an active, unblocked SUPERADMIN: the last one is not demoted."""
+    if user.role != Role.SUPERADMIN or not user.is_active or user.is_blocked:
+        return
+    # Lock every active superadmin row, so that two superadmins cannot demote each other at the same time.
+    usable = User.objects.select_for_update().filter(role=Role.SUPERADMIN, is_active=True, is_blocked=False)
+    if not [pk for pk in usable.order_by("pk").values_list("pk", flat=True) if pk != user.pk]:
+        raise ValidationError(LAST_SUPERADMIN_MESSAGE, code=errors.LAST_SUPERADMIN)
 
 
 def _check_actor_may_manage(actor: User | None, target: User) -> None:
@@ -217,6 +228,8 @@ def user_update(*, user: User, actor: User | None, data: dict) -> User:
 def user_set_role(*, user: User, role: str, actor: User | None = None) -> User:
     if actor is not None and actor.role != Role.SUPERADMIN:
         raise errors.RoleChangeForbidden()
+    if role != Role.SUPERADMIN:
+        _ensure_other_superadmin(user)
     user.role = Role(role)
     user.save(update_fields=["role", "updated_at"])
     return user

@@ -14,8 +14,10 @@ from accounts.authentication import JWTAuthentication
 from accounts.models import User
 from accounts.roles import Plan
 from bazar.exceptions import ForbiddenResponseSerializer, UnauthorizedResponseSerializer
-from bazar.permissions import IsOrgAdminAnywhere, PlanRequired
-from bazar.throttling import AuthScopedThrottle
+from bazar.idempotency import idempotent
+from bazar.permissions import ActionPermissionsMixin, IsOrgAdminAnywhere, PlanRequired
+from bazar.throttling import AccountEmailThrottle, AuthScopedThrottle, UserEmailThrottle
+from bazar.validation import validated
 from organizations import services as org_services
 from organizations.errors import LAST_OWNER
 from organizations.scoping import users_visible_to
@@ -43,7 +45,7 @@ class RegisterView(PublicAuthView):
 
     @extend_schema(request=serializers.RegisterSerializer, responses={201: serializers.UserSerializer})
     def post(self, request):
-        data = _valid(serializers.RegisterSerializer, request)
+        data = validated(serializers.RegisterSerializer, request)
         user = services.user_register(**data)
         return Response(serializers.UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
@@ -60,7 +62,7 @@ class LoginView(PublicAuthView):
         },
     )
     def post(self, request):
-        data = _valid(serializers.LoginSerializer, request)
+        data = validated(serializers.LoginSerializer, request)
         user = services.user_login(email=data["email"], password=data["password"], request=request)
         return Response({**tokens.token_pair_for(user), "user": serializers.UserSerializer(user).data})
 
@@ -80,7 +82,7 @@ class RefreshView(PublicAuthView):
         },
     )
     def post(self, request):
-        data = _valid(serializers.RefreshSerializer, request)
+        data = validated(serializers.RefreshSerializer, request)
         return Response(tokens.refresh_rotate(data["refresh"]))
 
 
@@ -95,7 +97,7 @@ class LogoutView(PublicAuthView):
         },
     )
     def post(self, request):
-        data = _valid(serializers.RefreshSerializer, request)
+        data = validated(serializers.RefreshSerializer, request)
         try:
             RefreshToken(data["refresh"]).blacklist()
         except TokenError as exc:
@@ -109,27 +111,29 @@ class VerifyEmailView(PublicAuthView):
 
     @extend_schema(request=serializers.TokenSerializer, responses={200: serializers.UserSerializer})
     def post(self, request):
-        data = _valid(serializers.TokenSerializer, request)
+        data = validated(serializers.TokenSerializer, request)
         user = services.email_verify(token=data["token"])
         return Response(serializers.UserSerializer(user).data)
 
 
 class ResendVerificationView(PublicAuthView):
     throttle_scope = "auth_email"
+    throttle_classes = [AuthScopedThrottle, AccountEmailThrottle]  # per client address and per target account
 
     @extend_schema(request=serializers.EmailSerializer, responses={202: serializers.DetailSerializer})
     def post(self, request):
-        data = _valid(serializers.EmailSerializer, request)
+        data = validated(serializers.EmailSerializer, request)
         services.verification_resend(email=data["email"])
         return Response(ACCEPTED, status=status.HTTP_202_ACCEPTED)
 
 
 class ForgotPasswordView(PublicAuthView):
     throttle_scope = "auth_email"
+    throttle_classes = [AuthScopedThrottle, AccountEmailThrottle]  # per client address and per target account
 
     @extend_schema(request=serializers.EmailSerializer, responses={202: serializers.DetailSerializer})
     def post(self, request):
-        data = _valid(serializers.EmailSerializer, request)
+        data = validated(serializers.EmailSerializer, request)
         services.password_reset_request(email=data["email"])
         return Response(ACCEPTED, status=status.HTTP_202_ACCEPTED)
 
@@ -141,7 +145,7 @@ class ResetPasswordView(PublicAuthView):
 
     @extend_schema(request=serializers.ResetPasswordSerializer, responses={200: serializers.DetailSerializer})
     def post(self, request):
-        data = _valid(serializers.ResetPasswordSerializer, request)
+        data = validated(serializers.ResetPasswordSerializer, request)
         services.password_reset_confirm(token=data["token"], password=data["password"])
         return Response({"detail": "Password has been reset. Log in with the new password."})
 
@@ -153,16 +157,10 @@ class ChangePasswordView(APIView):
 
     @extend_schema(request=serializers.ChangePasswordSerializer, responses={200: serializers.TokenPairSerializer})
     def post(self, request):
-        data = _valid(serializers.ChangePasswordSerializer, request)
+        data = validated(serializers.ChangePasswordSerializer, request)
         user = services.password_change(user=request.user, **data)
         # Every earlier token is revoked; this client gets a fresh pair so it stays logged in.
         return Response(tokens.token_pair_for(user))
-
-
-def _valid(serializer_class, request) -> dict:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class UserFilter(filters.FilterSet):
@@ -178,12 +176,15 @@ class UserFilter(filters.FilterSet):
 # Deleting an account that is the last OWNER of an organization is refused (accounts.services).
 @extend_validation_errors([LAST_OWNER], field_name="non_field_errors", actions=["destroy"])
 @extend_validation_errors([LAST_OWNER], field_name="non_field_errors", actions=["me"], methods=["delete"])
+# The last active SUPERADMIN is not demoted (accounts.services).
+@extend_validation_errors([errors.LAST_SUPERADMIN], field_name="non_field_errors", actions=["update", "partial_update"])
 # Non-staff must name the organization to create the account in (OrgUserCreateSerializer.validate).
 @extend_validation_errors(["required"], field_name="organization", actions=["create"])
 @extend_schema_view(
     partial_update=extend_schema(request=serializers.UserUpdateSerializer, responses={200: serializers.UserSerializer})
 )
 class UserViewSet(
+    ActionPermissionsMixin,
     mixins.ListModelMixin,
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
@@ -209,9 +210,8 @@ class UserViewSet(
         "destroy": [PlanRequired],
     }
 
-    def get_permissions(self):
-        classes = self.permission_classes_by_action.get(self.action, [IsAuthenticated])
-        return [permission() for permission in classes]
+    def get_throttles(self):
+        return [*super().get_throttles(), UserEmailThrottle()]
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no caller
@@ -225,7 +225,11 @@ class UserViewSet(
             "partial_update": serializers.UserUpdateSerializer,
         }.get(self.action, serializers.UserSerializer)
 
+    def _user_data(self, user: User) -> dict:
+        return serializers.UserSerializer(user, context=self.get_serializer_context()).data
+
     @extend_schema(request=OrgUserCreateSerializer, responses={201: serializers.UserSerializer})
+    @idempotent
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -238,7 +242,7 @@ class UserViewSet(
             user = org_services.org_user_create(
                 organization=organization, org_role=org_role, password=password, actor=request.user, **data
             )
-        return Response(serializers.UserSerializer(user).data, status=status.HTTP_201_CREATED)
+        return Response(self._user_data(user), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=serializers.UserUpdateSerializer, responses={200: serializers.UserSerializer})
     def update(self, request, *args, **kwargs):
@@ -250,7 +254,7 @@ class UserViewSet(
             user = services.user_update(user=target, actor=request.user, data=serializer.validated_data)
         else:
             user = org_services.org_user_update(user=target, actor=request.user, data=serializer.validated_data)
-        return Response(serializers.UserSerializer(user).data)
+        return Response(self._user_data(user))
 
     @extend_schema(responses={204: None})
     def destroy(self, request, *args, **kwargs):

@@ -209,6 +209,10 @@ REST_FRAMEWORK = {
         "auth_register": env.str("THROTTLE_REGISTER", default="5/min"),
         "auth_email": env.str("THROTTLE_AUTH_EMAIL", default="5/min"),
         "auth_token": env.str("THROTTLE_AUTH_TOKEN", default="30/min"),
+        # Mails to one account (forgot-password, resend verification), keyed on its address, from any client.
+        "auth_email_account": env.str("THROTTLE_AUTH_EMAIL_ACCOUNT", default="5/hour"),
+        # Signed-in writes naming an email (users/me, users create/update), per caller: email_taken is a lookup.
+        "user_email": env.str("THROTTLE_USER_EMAIL", default="20/hour"),
     },
     # Number of trusted reverse proxies in front of the app; decides which X-Forwarded-For hop is the client.
     "NUM_PROXIES": env.int("TRUSTED_PROXY_COUNT", default=0),

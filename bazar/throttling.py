@@ -1,5 +1,7 @@
 """Cache-backed throttles; they hold across workers because the cache is shared (Redis in production)."""
 
+import hashlib
+
 from rest_framework.settings import api_settings
 from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
 
@@ -40,3 +42,44 @@ class AuthScopedThrottle(LiveRatesMixin, ScopedRateThrottle):
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+def _body_value(request, name: str):
+    data = request.data
+    return data.get(name) if hasattr(data, "get") else None
+
+
+def email_digest(email: str) -> str:
+    """An email address as throttles key it: normalized, then hashed, so no address sits in a cache key."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
+
+
+class AccountEmailThrottle(LiveRatesMixin, SimpleRateThrottle):
+    """Public endpoints that mail an account (forgot-password, resend verification): per target address, so that
+    one mailbox cannot be flooded from many client addresses. Alongside AuthScopedThrottle (per client address)."""
+
+    scope = "auth_email_account"
+
+    def get_cache_key(self, request, view):
+        email = _body_value(request, "email")
+        if not isinstance(email, str) or not email.strip():
+            return None  # nothing to mail to: validation answers 400
+        return self.cache_format % {"scope": self.scope, "ident": email_digest(email)}
+
+
+class UserEmailThrottle(LiveRatesMixin, SimpleRateThrottle):
+    """Signed-in writes that name an email address (own profile, creating or changing a user), per caller.
+
+    Their `email_taken` field error tells whether an address has an account; the rate keeps that from becoming
+    an account lookup. Staff see every account anyway and are not limited.
+    """
+
+    scope = "user_email"
+
+    def get_cache_key(self, request, view):
+        user = request.user
+        if not (user and user.is_authenticated) or user.is_staff:
+            return None
+        if request.method not in ("POST", "PUT", "PATCH") or _body_value(request, "email") is None:
+            return None
+        return self.cache_format % {"scope": self.scope, "ident": user.pk}

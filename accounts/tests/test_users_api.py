@@ -2,6 +2,8 @@
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -11,6 +13,7 @@ from accounts.models import User
 from accounts.roles import Plan, Role
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tests.utils import error_attrs, error_codes, login, mails_to, token_from_mail
+from organizations import services as org_services
 
 pytestmark = pytest.mark.django_db
 
@@ -503,3 +506,115 @@ def test_login_after_staff_created_account_with_password(make_client, staff_admi
     make_client(staff_admin).post(LIST_URL, {"email": "hire@example.com", "password": PASSWORD})
 
     assert login(api_client, "hire@example.com", PASSWORD)["user"]["email"] == "hire@example.com"
+
+
+# ---------------------------------------------------------------- the last superadmin
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.USER])
+def test_last_superadmin_cannot_demote_itself(make_client, superadmin, role):
+    response = make_client(superadmin).patch(detail_url(superadmin), {"role": role})
+
+    assert response.status_code == 400
+    assert error_codes(response) == [errors.LAST_SUPERADMIN]
+    superadmin.refresh_from_db()
+    assert superadmin.role == Role.SUPERADMIN
+
+
+def test_superadmin_demotes_itself_when_another_remains(make_client, superadmin):
+    UserFactory(role=Role.SUPERADMIN)
+
+    response = make_client(superadmin).patch(detail_url(superadmin), {"role": Role.ADMIN})
+
+    assert response.status_code == 200, response.json()
+    superadmin.refresh_from_db()
+    assert superadmin.role == Role.ADMIN
+
+
+@pytest.mark.parametrize("other", [{"is_blocked": True}, {"is_active": False}], ids=["blocked", "deleted"])
+def test_superadmin_that_cannot_log_in_does_not_count_as_another(make_client, superadmin, other):
+    UserFactory(role=Role.SUPERADMIN, **other)
+
+    response = make_client(superadmin).patch(detail_url(superadmin), {"role": Role.USER})
+
+    assert error_codes(response) == [errors.LAST_SUPERADMIN]
+
+
+def test_last_superadmin_rule_holds_for_commands(superadmin):
+    with pytest.raises(CommandError, match="last active superadmin"):
+        call_command("set_role", superadmin.email, Role.USER)
+    superadmin.refresh_from_db()
+    assert superadmin.role == Role.SUPERADMIN
+
+
+# ---------------------------------------------------------------- what colleagues see of each other
+PUBLIC_USER_FIELDS = {"id", "email", "full_name", "role", "plan", "is_verified", "is_blocked", "created_at"}
+PRIVATE_USER_FIELDS = {"verified_at", "blocked_reason", "is_active", "updated_at"}
+
+
+@pytest.fixture
+def acme_owner(db):
+    return UserFactory(plan=Plan.PREMIUM)
+
+
+@pytest.fixture
+def colleague(free_user, acme_owner):
+    """A blocked member of an organization `free_user` also belongs to (`acme_owner` owns it)."""
+    organization = org_services.organization_create(name="Acme", created_by=acme_owner)
+    org_services.membership_add(organization=organization, user=free_user)
+    user = UserFactory(is_blocked=True, blocked_reason="chargeback fraud")
+    org_services.membership_add(organization=organization, user=user)
+    return user
+
+
+def test_colleague_detail_shows_only_the_public_profile(make_client, free_user, colleague):
+    response = make_client(free_user).get(detail_url(colleague))
+
+    assert response.status_code == 200
+    assert set(response.json()) == PUBLIC_USER_FIELDS
+    assert "chargeback" not in response.content.decode()
+
+
+def test_user_list_shows_full_fields_for_self_and_public_profile_for_colleagues(make_client, free_user, colleague):
+    rows = {row["id"]: row for row in make_client(free_user).get(LIST_URL).json()["results"]}
+
+    assert set(rows[str(free_user.pk)]) == PUBLIC_USER_FIELDS | PRIVATE_USER_FIELDS
+    assert set(rows[str(colleague.pk)]) == PUBLIC_USER_FIELDS
+
+
+def test_staff_see_every_field_of_everyone(make_client, staff_admin, colleague):
+    body = make_client(staff_admin).get(detail_url(colleague)).json()
+
+    assert set(body) == PUBLIC_USER_FIELDS | PRIVATE_USER_FIELDS
+    assert body["blocked_reason"] == "chargeback fraud"
+
+
+def test_org_admin_update_answers_the_public_profile(make_client, acme_owner, colleague):
+    response = make_client(acme_owner).patch(detail_url(colleague), {"full_name": "Renamed"})
+
+    assert response.status_code == 200, response.json()
+    assert set(response.json()) == PUBLIC_USER_FIELDS
+
+
+# ---------------------------------------------------------------- Idempotency-Key on create
+def test_user_create_with_the_same_idempotency_key_creates_one_account(make_client, staff_admin):
+    client = make_client(staff_admin)
+    payload = {"email": "once@example.com", "full_name": "Once"}
+
+    first = client.post(LIST_URL, payload, HTTP_IDEMPOTENCY_KEY="create-once-1")
+    retry = client.post(LIST_URL, payload, HTTP_IDEMPOTENCY_KEY="create-once-1")
+
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry.json() == first.json()
+    assert retry["Idempotent-Replayed"] == "true"
+    assert User.objects.filter(email="once@example.com").count() == 1
+    assert len(mails_to("once@example.com")) == 1
+
+
+def test_user_create_with_a_reused_idempotency_key_and_another_body_is_refused(make_client, staff_admin):
+    client = make_client(staff_admin)
+    client.post(LIST_URL, {"email": "first@example.com"}, HTTP_IDEMPOTENCY_KEY="create-once-2")
+
+    response = client.post(LIST_URL, {"email": "second@example.com"}, HTTP_IDEMPOTENCY_KEY="create-once-2")
+
+    assert response.status_code == 422
+    assert error_codes(response) == ["idempotency_key_reused"]
+    assert not User.objects.filter(email="second@example.com").exists()

@@ -2,9 +2,14 @@
 
 import pytest
 from django.urls import reverse
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.test import APIRequestFactory
 from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.tests.factories import UserFactory
+from bazar.throttling import AccountEmailThrottle, email_digest
+from organizations import services as org_services
 
 # Every public auth endpoint that sends mail or checks a secret, with a body that passes validation.
 PUBLIC_ENDPOINTS = {
@@ -83,15 +88,16 @@ def test_public_auth_throttle_uses_proxy_appended_hop_behind_one_trusted_proxy(
     url, proxy = reverse("api:auth:forgot-password"), "10.0.0.2"
     for n in range(3):
         # The client forges the left part; the trusted proxy appends the address it saw.
+        # A new address each time: only the per-client throttle is under test (forgot-password also counts per account).
         api_client.post(
-            url, {"email": "a@example.com"}, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=f"1.1.1.{n}, 198.51.100.7"
+            url, {"email": f"a{n}@example.com"}, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR=f"1.1.1.{n}, 198.51.100.7"
         )
 
     forged = api_client.post(
-        url, {"email": "a@example.com"}, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="8.8.8.8, 198.51.100.7"
+        url, {"email": "b@example.com"}, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="8.8.8.8, 198.51.100.7"
     )
     other_client = api_client.post(
-        url, {"email": "a@example.com"}, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="198.51.100.8"
+        url, {"email": "c@example.com"}, REMOTE_ADDR=proxy, HTTP_X_FORWARDED_FOR="198.51.100.8"
     )
 
     assert forged.status_code == 429
@@ -137,3 +143,69 @@ def test_anonymous_api_rate_is_per_address(api_client, db, set_rates):
 
     assert statuses == [200, 200, 429]
     assert api_client.get(url, REMOTE_ADDR="203.0.113.2").status_code == 200
+
+
+# ---------------------------------------------------------------- per target account (mail floods)
+@pytest.mark.parametrize("name", ["api:auth:forgot-password", "api:auth:verify-resend"])
+def test_account_mails_are_throttled_per_target_address_from_any_client(api_client, db, set_rates, name):
+    set_rates({"auth_email": "100/min", "auth_email_account": "2/hour"})
+    url = reverse(name)
+    spellings = ["victim@example.com", " Victim@Example.COM ", "VICTIM@example.com"]
+
+    statuses = [
+        api_client.post(url, {"email": email}, REMOTE_ADDR=f"203.0.113.{n}").status_code
+        for n, email in enumerate(spellings)
+    ]
+    someone_else = api_client.post(url, {"email": "other@example.com"}, REMOTE_ADDR="203.0.113.1")
+
+    assert statuses == [202, 202, 429]
+    assert someone_else.status_code == 202
+
+
+def test_account_mail_throttle_keys_on_a_hash_of_the_address(db):
+    raw = APIRequestFactory().post("/", {"email": " Victim@Example.com"}, format="json")
+    key = AccountEmailThrottle().get_cache_key(Request(raw, parsers=[JSONParser()]), view=None)
+
+    assert "victim" not in key.lower()
+    assert key.endswith(email_digest("victim@example.com"))
+
+
+# ---------------------------------------------------------------- email_taken answers are rate-limited per caller
+def test_profile_email_changes_are_throttled_per_account(make_client, db, set_rates):
+    set_rates({"user_email": "2/hour"})
+    UserFactory(email="taken@example.com")
+    user = UserFactory()
+    client, url = make_client(user), reverse("api:user-me")
+
+    probes = [client.patch(url, {"email": "taken@example.com"}) for _ in range(2)]
+    throttled = client.patch(url, {"email": "free@example.com"})
+
+    assert [_codes(probe) for probe in probes] == [["email_taken"], ["email_taken"]]
+    assert throttled.status_code == 429
+    assert _codes(throttled) == ["throttled"]
+    # Profile changes without an address, and other accounts, are not affected.
+    assert client.patch(url, {"full_name": "Still me"}).status_code == 200
+    assert make_client(UserFactory()).patch(url, {"email": "taken@example.com"}).status_code == 400
+
+
+def test_user_create_by_org_admin_is_throttled_per_account(make_client, db, set_rates):
+    set_rates({"user_email": "2/hour"})
+    owner = UserFactory(plan="PREMIUM")
+    organization = org_services.organization_create(name="Acme", created_by=owner)
+    client, url = make_client(owner), reverse("api:user-list")
+
+    statuses = [
+        client.post(url, {"email": f"hire{n}@example.com", "organization": str(organization.pk)}).status_code
+        for n in range(3)
+    ]
+
+    assert statuses == [201, 201, 429]
+
+
+def test_staff_email_writes_are_not_throttled(make_client, db, set_rates):
+    set_rates({"user_email": "1/hour"})
+    client = make_client(UserFactory(role="ADMIN"))
+
+    statuses = [client.post(reverse("api:user-list"), {"email": f"hire{n}@example.com"}).status_code for n in range(3)]
+
+    assert statuses == [201, 201, 201]
