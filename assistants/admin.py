@@ -3,12 +3,16 @@ messages and runs are written by users and the worker; staff cancel runs, rename
 
 from django.contrib import admin
 from django.contrib.admin.options import ActionLocation
+from django.forms.models import BaseInlineFormSet
 from django.template.defaultfilters import filesizeformat, truncatechars
+from django.urls import reverse
+from django.utils.html import format_html
 
 from assistants import services
 from assistants.models import Assistant, File, Message, Run, Thread
 from bazar.admin_helpers import ServiceErrorsMixin, apply_to_each
 
+INLINE_LIMIT = 50  # rows of a thread shown on its page; the full history is one link away
 RUN_FIELDS = ("status", "assistant", "created_by", "error", "usage", "created_at", "started_at", "finished_at")
 
 
@@ -56,7 +60,9 @@ class AssistantAdmin(ServiceErrorsMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
-        super().save_model(request, obj, form, change)
+            super().save_model(request, obj, form, change)
+        else:
+            services.assistant_update(assistant=obj)  # an assistant in use keeps its organization
 
     def delete_model(self, request, obj):
         services.assistant_delete(assistant=obj)
@@ -82,13 +88,29 @@ class AssistantAdmin(ServiceErrorsMixin, admin.ModelAdmin):
         self.message_user(request, f"Deactivated: {count}.")
 
 
+class LatestRowsFormSet(BaseInlineFormSet):
+    """The thread's latest INLINE_LIMIT rows, oldest first: a thread may hold many thousands."""
+
+    def get_queryset(self):
+        if not hasattr(self, "_latest"):
+            rows = super().get_queryset()
+            latest = rows.order_by("-created_at", "-id").values("pk")[:INLINE_LIMIT]
+            self._latest = rows.filter(pk__in=latest)
+        return self._latest
+
+
 class MessageInline(admin.TabularInline):
     model = Message
+    formset = LatestRowsFormSet
+    verbose_name_plural = f"messages (the latest {INLINE_LIMIT})"
     fields = ("created_at", "role", "content", "run")
     readonly_fields = fields
     extra = 0
     can_delete = False
     show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("run")
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -99,6 +121,8 @@ class MessageInline(admin.TabularInline):
 
 class RunInline(admin.TabularInline):
     model = Run
+    formset = LatestRowsFormSet
+    verbose_name_plural = f"runs (the latest {INLINE_LIMIT})"
     fields = ("created_at", "status", "created_by", "error", "finished_at")
     readonly_fields = fields
     extra = 0
@@ -123,7 +147,18 @@ class ThreadAdmin(admin.ModelAdmin):
     search_help_text = "Search by title, owner email, assistant or organization name."
     list_select_related = ("owner", "assistant", "organization")
     autocomplete_fields = ("owner", "assistant", "organization")
-    fields = ("title", "owner", "assistant", "organization", "metadata", "id", "created_at", "updated_at")
+    fields = (
+        "title",
+        "owner",
+        "assistant",
+        "organization",
+        "metadata",
+        "all_messages",
+        "all_runs",
+        "id",
+        "created_at",
+        "updated_at",
+    )
     date_hierarchy = "created_at"
     inlines = (MessageInline, RunInline)
 
@@ -133,7 +168,20 @@ class ThreadAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         # Owner, assistant and organization are fixed once the conversation exists.
-        return ("owner", "assistant", "organization", "id", "created_at", "updated_at")
+        return ("owner", "assistant", "organization", "all_messages", "all_runs", "id", "created_at", "updated_at")
+
+    @admin.display(description="All messages")
+    def all_messages(self, obj: Thread) -> str:
+        return _thread_rows_link("message", obj)
+
+    @admin.display(description="All runs")
+    def all_runs(self, obj: Thread) -> str:
+        return _thread_rows_link("run", obj)
+
+
+def _thread_rows_link(model: str, thread: Thread) -> str:
+    url = reverse(f"admin:assistants_{model}_changelist") + f"?thread__id__exact={thread.pk}"
+    return format_html('<a href="{}">All {}s of this thread</a>', url, model)
 
 
 @admin.register(Message)
@@ -204,11 +252,11 @@ class FileAdmin(ServiceErrorsMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if "original_name" in form.changed_data:
-            services.file_rename(file=obj, original_name=form.cleaned_data["original_name"])
+            services.file_rename(file=obj, original_name=form.cleaned_data["original_name"], actor=request.user)
 
     def delete_model(self, request, obj):
-        services.file_delete(file=obj)
+        services.file_delete(file=obj, actor=request.user)
 
     def delete_queryset(self, request, queryset):
         for file in queryset:
-            services.file_delete(file=file)
+            services.file_delete(file=file, actor=request.user)

@@ -18,6 +18,7 @@ RUN_NOT_CANCELLABLE = "run_not_cancellable"
 TOO_MANY_FILES = "too_many_files"
 INVALID_FILE_NAME = "invalid_file_name"
 # 403 / 413 / 415 / 429
+ORG_ROLE_REQUIRED = "org_role_required"
 STORAGE_QUOTA_EXCEEDED = "storage_quota_exceeded"
 FILE_TOO_LARGE = "file_too_large"
 UNSUPPORTED_FILE_TYPE = "unsupported_file_type"
@@ -26,6 +27,7 @@ QUOTA_EXCEEDED = "quota_exceeded"
 FILE_CONTENT_MISSING = "file_content_missing"
 
 ASSISTANT_IN_USE_MESSAGE = "This assistant has threads; deactivate it (is_active=false) instead of deleting it."
+ASSISTANT_MOVE_IN_USE_MESSAGE = "This assistant has threads, so it stays in its organization; create a new one instead."
 ASSISTANT_INACTIVE_MESSAGE = "This assistant is not active."
 ORGANIZATION_MISMATCH_MESSAGE = "This assistant belongs to another organization."
 NOT_A_MEMBER_MESSAGE = "You are not a member of this organization."
@@ -44,6 +46,13 @@ class QuotaExceeded(exceptions.Throttled):
 
     default_detail = "Quota exceeded."
     default_code = QUOTA_EXCEEDED
+
+
+class OrgRoleRequired(exceptions.PermissionDenied):
+    """Uploading, renaming and deleting files needs the OWNER or ADMIN role in the file's organization."""
+
+    default_detail = "Only the organization's owners and admins may manage its files."
+    default_code = ORG_ROLE_REQUIRED
 
 
 class StorageQuotaExceeded(exceptions.PermissionDenied):

@@ -1,6 +1,7 @@
 from django.conf import settings as django_settings
 from django.db import models
 
+from assistants.validators import reject_null_characters
 from bazar.ids import uuid7
 
 
@@ -12,8 +13,8 @@ class Assistant(models.Model):
     description = models.TextField(blank=True)
     instructions = models.TextField(blank=True)
     model = models.CharField(max_length=100, blank=True)
-    settings = models.JSONField(default=dict, blank=True)
-    metadata = models.JSONField(default=dict, blank=True)
+    settings = models.JSONField(default=dict, blank=True, validators=[reject_null_characters])
+    metadata = models.JSONField(default=dict, blank=True, validators=[reject_null_characters])
     is_active = models.BooleanField(default=True)
     organization = models.ForeignKey(
         "organizations.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="assistants"
@@ -41,7 +42,7 @@ class Thread(models.Model):
         "organizations.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="threads"
     )
     title = models.CharField(max_length=200, blank=True)
-    metadata = models.JSONField(default=dict, blank=True)
+    metadata = models.JSONField(default=dict, blank=True, validators=[reject_null_characters])
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -5,7 +5,6 @@ generator asks as one)."""
 from django.db.models import Q, QuerySet
 
 from assistants.models import Assistant, File, Thread
-from organizations.models import Organization
 from organizations.scoping import member_org_ids
 
 
@@ -32,10 +31,3 @@ def files_for(user) -> QuerySet[File]:
     if not user.is_authenticated:
         return File.objects.none()
     return File.objects.all() if user.is_staff else File.objects.filter(organization__in=member_org_ids(user))
-
-
-def organizations_for(user) -> QuerySet[Organization]:
-    """Organizations the user may put threads and files in: staff any, others their own."""
-    if not user.is_authenticated:
-        return Organization.objects.none()
-    return Organization.objects.all() if user.is_staff else Organization.objects.filter(pk__in=member_org_ids(user))

@@ -2,9 +2,11 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from assistants.models import Assistant, File, Message, MessageRole, Run, Thread
-from assistants.scoping import assistants_for, organizations_for
+from assistants.scoping import assistants_for
 from assistants.services import MAX_FILES_PER_REQUEST
+from assistants.validators import reject_null_characters
 from organizations.models import Organization
+from organizations.scoping import organizations_visible_to
 
 
 class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
@@ -16,7 +18,10 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
         super().__init__(queryset=model.objects.none(), **kwargs)
 
     def get_queryset(self):
-        return self.scope(self.context["request"].user)
+        user = self.context["request"].user
+        if not user.is_authenticated:
+            return self.queryset  # anonymous callers (the schema generator) see nothing
+        return self.scope(user)
 
 
 def _json_object(value):
@@ -65,9 +70,9 @@ class ThreadCreateSerializer(serializers.Serializer):
     assistant = ScopedPrimaryKeyRelatedField(model=Assistant, scope=assistants_for)
     title = serializers.CharField(max_length=200, allow_blank=True, required=False, default="")
     organization = ScopedPrimaryKeyRelatedField(
-        model=Organization, scope=organizations_for, allow_null=True, required=False, default=None
+        model=Organization, scope=organizations_visible_to, allow_null=True, required=False, default=None
     )
-    metadata = serializers.JSONField(required=False, default=dict, validators=[_json_object])
+    metadata = serializers.JSONField(required=False, default=dict, validators=[_json_object, reject_null_characters])
 
 
 class ThreadUpdateSerializer(serializers.ModelSerializer):
@@ -152,7 +157,7 @@ class FileSerializer(serializers.ModelSerializer):
 
 class FileUploadSerializer(serializers.Serializer):
     file = serializers.FileField(allow_empty_file=False, use_url=False)
-    organization = ScopedPrimaryKeyRelatedField(model=Organization, scope=organizations_for)
+    organization = ScopedPrimaryKeyRelatedField(model=Organization, scope=organizations_visible_to)
 
 
 class FileRenameSerializer(serializers.Serializer):

@@ -36,6 +36,7 @@ from assistants.scoping import files_for
 from assistants.uploads import SNIFF_BYTES, is_text_type, sniff_content_type
 from bazar.ids import uuid7
 from organizations.models import Membership, Organization
+from organizations.roles import MANAGER_ROLES
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,21 @@ _UNSAFE_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 # ---------------------------------------------------------------- assistants
+
+
+@transaction.atomic
+def assistant_update(*, assistant: Assistant, **fields) -> Assistant:
+    """Set `fields` and save. An assistant with threads keeps its organization: its threads live there (and an
+    organization's deletion takes its assistants' threads with it)."""
+    for name, value in fields.items():
+        setattr(assistant, name, value)
+    stored = Assistant.objects.select_for_update().filter(pk=assistant.pk).values("organization_id").first()
+    if stored is not None and stored["organization_id"] != assistant.organization_id and assistant.threads.exists():
+        raise ValidationError(
+            {"organization": ValidationError(errors.ASSISTANT_MOVE_IN_USE_MESSAGE, code=errors.ASSISTANT_IN_USE)}
+        )
+    assistant.save()
+    return assistant
 
 
 @transaction.atomic
@@ -65,6 +81,24 @@ def _ensure_member(user, organization: Organization, field: str = "organization"
     if user.is_staff or Membership.objects.filter(user=user, organization=organization).exists():
         return
     raise ValidationError({field: ValidationError(errors.NOT_A_MEMBER_MESSAGE, code=errors.NOT_A_MEMBER)})
+
+
+def _ensure_org_admin(user, organization: Organization) -> None:
+    """Files are managed by the OWNERs and ADMINs of their organization (and staff); members only read them."""
+    if user.is_staff:
+        return
+    if not Membership.objects.filter(user=user, organization=organization, role__in=MANAGER_ROLES).exists():
+        raise errors.OrgRoleRequired()
+
+
+def _ensure_thread_usable(thread: Thread, user) -> None:
+    """Writing to a thread needs what starting it needed: membership of its organization and of its assistant's.
+    A user who left (or was removed from) that organization still reads the thread, but adds nothing to it."""
+    if user.is_staff:
+        return
+    org_ids = {thread.organization_id, thread.assistant.organization_id} - {None}
+    if org_ids and Membership.objects.filter(user=user, organization_id__in=org_ids).count() != len(org_ids):
+        raise Http404("No Thread matches the given query.")  # what an unknown thread answers
 
 
 @transaction.atomic
@@ -125,6 +159,7 @@ def message_create(
     file_ids: Iterable[UUID | str] = (),
 ) -> Message:
     """Users post `user` messages; only staff may write `assistant` or `system` ones (e.g. to seed a thread)."""
+    _ensure_thread_usable(thread, author)
     if role != MessageRole.USER and not author.is_staff:
         raise ValidationError({"role": ValidationError(errors.ROLE_NOT_ALLOWED_MESSAGE, code=errors.ROLE_NOT_ALLOWED)})
     files = _resolve_files(user=author, file_ids=file_ids)
@@ -169,6 +204,7 @@ def run_start(*, thread: Thread, user, file_ids: Iterable[UUID | str] = ()) -> R
         thread = Thread.objects.select_for_update().select_related("assistant").filter(pk=thread.pk).first()
         if thread is None:
             raise Http404("The thread is gone.")  # deleted by a concurrent request
+        _ensure_thread_usable(thread, user)
         if not thread.assistant.is_active:
             raise ValidationError(errors.ASSISTANT_INACTIVE_MESSAGE, code=errors.ASSISTANT_INACTIVE)
         if not thread.messages.exists():
@@ -232,7 +268,12 @@ def run_execute(*, run_id: UUID | str) -> Run | None:
     except Exception:
         logger.exception("Run %s: the engine crashed", run_id)
         return _run_finish(run_id, error=ENGINE_CRASHED_MESSAGE)
-    return _run_finish(run_id, completion=completion)
+    try:
+        return _run_finish(run_id, completion=completion)
+    except Exception:
+        # A reply that cannot be stored must not leave the run in progress (and its thread blocked) for good.
+        logger.exception("Run %s: the engine's reply could not be stored", run_id)
+        return _run_finish(run_id, error=ENGINE_CRASHED_MESSAGE)
 
 
 @transaction.atomic
@@ -241,18 +282,20 @@ def _run_finish(run_id: UUID | str, *, completion: Completion | None = None, err
     if run is None or run.status != RunStatus.IN_PROGRESS:
         return run  # cancelled (or deleted) while the engine worked: its outcome is not ours to overwrite
     if completion is not None:
-        Message.objects.create(thread_id=run.thread_id, role=MessageRole.ASSISTANT, content=completion.content, run=run)
+        # PostgreSQL stores no U+0000 in text or jsonb, and an engine may well send one.
+        content = completion.content.replace("\x00", "")
+        Message.objects.create(thread_id=run.thread_id, role=MessageRole.ASSISTANT, content=content, run=run)
         Thread.objects.filter(pk=run.thread_id).update(updated_at=timezone.now())
         run.status = RunStatus.COMPLETED
         run.usage = {
             "prompt_tokens": completion.prompt_tokens,
             "completion_tokens": completion.completion_tokens,
             "total_tokens": completion.prompt_tokens + completion.completion_tokens,
-            "model": completion.model,
+            "model": completion.model.replace("\x00", ""),
         }
     else:
         run.status = RunStatus.FAILED
-        run.error = error[:2000] or ENGINE_CRASHED_MESSAGE
+        run.error = error.replace("\x00", "")[:2000] or ENGINE_CRASHED_MESSAGE
     run.finished_at = timezone.now()
     run.save(update_fields=["status", "usage", "error", "finished_at"])
     return run
@@ -343,7 +386,7 @@ def file_create(*, organization: Organization, uploaded_by, upload: UploadedFile
     max_size = settings.FILE_UPLOAD_MAX_SIZE
     if upload.size > max_size:
         raise errors.FileTooLarge(detail=f"Files may be at most {max_size} bytes.")
-    _ensure_member(uploaded_by, organization)
+    _ensure_org_admin(uploaded_by, organization)
     name = clean_file_name(upload.name or "")
     upload.seek(0)
     content_type = sniff_content_type(upload.read(SNIFF_BYTES), name)
@@ -383,7 +426,8 @@ def file_create(*, organization: Organization, uploaded_by, upload: UploadedFile
 
 
 @transaction.atomic
-def file_rename(*, file: File, original_name: str) -> File:
+def file_rename(*, file: File, original_name: str, actor) -> File:
+    _ensure_org_admin(actor, file.organization)
     name = original_name.strip()
     if not name or "/" in name or "\\" in name or _UNSAFE_NAME_CHARS.search(name) or len(name) > 255:
         raise ValidationError(
@@ -395,6 +439,7 @@ def file_rename(*, file: File, original_name: str) -> File:
 
 
 @transaction.atomic
-def file_delete(*, file: File) -> None:
+def file_delete(*, file: File, actor) -> None:
     """The row goes now; its bytes go once the deletion is committed (see assistants.signals)."""
+    _ensure_org_admin(actor, file.organization)
     file.delete()

@@ -16,6 +16,7 @@ from assistants import errors, serializers, services
 from assistants.filters import AssistantFilter, FileFilter, MessageFilter, RunFilter, ThreadFilter
 from assistants.models import Message, Run, Thread
 from assistants.scoping import assistants_for, files_for, threads_for
+from assistants.validators import NULL_CHARACTERS
 from bazar.idempotency import idempotent
 from bazar.pagination import CreatedCursorPagination
 from bazar.permissions import IsStaff, PlanRequired
@@ -23,6 +24,9 @@ from bazar.permissions import IsStaff, PlanRequired
 
 # The codes services raise, so that the documented 400 bodies are the real ones (checked by .ci/fuzz.sh).
 @extend_validation_errors([errors.ASSISTANT_IN_USE], field_name="non_field_errors", actions=["destroy"])
+@extend_validation_errors([errors.ASSISTANT_IN_USE], field_name="organization", actions=["update", "partial_update"])
+@extend_validation_errors([NULL_CHARACTERS], field_name="settings", actions=["create", "update", "partial_update"])
+@extend_validation_errors([NULL_CHARACTERS], field_name="metadata", actions=["create", "update", "partial_update"])
 class AssistantViewSet(viewsets.ModelViewSet):
     """Assistants: everyone reads those in scope (platform-wide and their organizations'); staff write."""
 
@@ -40,12 +44,16 @@ class AssistantViewSet(viewsets.ModelViewSet):
     def perform_create(self, serializer):
         serializer.save(created_by=self.request.user)
 
+    def perform_update(self, serializer):
+        services.assistant_update(assistant=serializer.instance, **serializer.validated_data)
+
     def perform_destroy(self, instance):
         services.assistant_delete(assistant=instance)
 
 
 @extend_validation_errors([errors.ASSISTANT_INACTIVE], field_name="assistant", actions=["create"])
 @extend_validation_errors([errors.ORGANIZATION_MISMATCH, "not_a_member"], field_name="organization", actions=["create"])
+@extend_validation_errors([NULL_CHARACTERS], field_name="metadata", actions=["create", "update", "partial_update"])
 class ThreadViewSet(viewsets.ModelViewSet):
     """Conversation threads: each user has their own; staff see all."""
 
@@ -64,6 +72,7 @@ class ThreadViewSet(viewsets.ModelViewSet):
         }.get(self.action, serializers.ThreadSerializer)
 
     @extend_schema(request=serializers.ThreadCreateSerializer, responses={201: serializers.ThreadSerializer})
+    @idempotent
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -130,6 +139,7 @@ class MessageViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, ThreadChild
         return serializers.MessageCreateSerializer if self.action == "create" else serializers.MessageSerializer
 
     @extend_schema(request=serializers.MessageCreateSerializer, responses={201: serializers.MessageSerializer})
+    @idempotent
     def create(self, request, *args, **kwargs):
         serializer = serializers.MessageCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -191,8 +201,8 @@ class RunViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Retrieve
 @extend_validation_errors(["not_a_member"], field_name="organization", actions=["create"])
 @extend_validation_errors([errors.INVALID_FILE_NAME], field_name="original_name", actions=["update", "partial_update"])
 class FileViewSet(viewsets.ModelViewSet):
-    """Files of the caller's organizations: members read and download; PREMIUM (and staff) upload, rename and
-    delete. Bytes are only ever served through files/{id}/content/."""
+    """Files of the caller's organizations: members read and download; PREMIUM OWNERs and ADMINs of the file's
+    organization (and staff) upload, rename and delete. Bytes are only ever served through files/{id}/content/."""
 
     filterset_class = FileFilter
     search_fields = ["original_name"]
@@ -224,7 +234,8 @@ class FileViewSet(viewsets.ModelViewSet):
     def create(self, request, *args, **kwargs):
         """Upload a file (multipart: `file`, `organization`) into an organization the caller belongs to.
 
-        The type is sniffed from the bytes. Refusals: 403 `plan_upgrade_required` (below PREMIUM); 413
+        The type is sniffed from the bytes. Refusals: 403 `plan_upgrade_required` (below PREMIUM), 403
+        `org_role_required` (a MEMBER of the organization, not its OWNER or ADMIN); 413
         `file_too_large` (FILE_UPLOAD_MAX_SIZE); 415 `unsupported_file_type` (FILE_ALLOWED_CONTENT_TYPES);
         403 `storage_quota_exceeded` (the organization's bytes over the uploader's plan `storage_bytes`).
         """
@@ -246,11 +257,13 @@ class FileViewSet(viewsets.ModelViewSet):
         file = self.get_object()
         serializer = serializers.FileRenameSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        file = services.file_rename(file=file, original_name=serializer.validated_data["original_name"])
+        file = services.file_rename(
+            file=file, original_name=serializer.validated_data["original_name"], actor=request.user
+        )
         return Response(serializers.FileSerializer(file, context=self.get_serializer_context()).data)
 
     def perform_destroy(self, instance):
-        services.file_delete(file=instance)
+        services.file_delete(file=instance, actor=self.request.user)
 
     @extend_schema(
         responses={

@@ -26,3 +26,10 @@ class ProbeEngine(LocalEngine):
     @classmethod
     def reset(cls) -> None:
         cls.seen_statuses, cls.requests, cls.cancel_while_working = [], [], False
+
+
+class UnstorableReplyEngine(LocalEngine):
+    """A faulty engine: its reply has None where the text belongs, so storing the reply fails."""
+
+    def complete(self, request: EngineRequest) -> Completion:
+        return Completion(content=None, prompt_tokens=1, completion_tokens=1, model="broken")

@@ -1,10 +1,13 @@
+import uuid
+
 import pytest
 from django.urls import reverse
 
 from assistants import errors
-from assistants.models import Assistant
+from assistants.models import Assistant, Thread
 from assistants.tests.conftest import KINDS, STAFF_KINDS
-from assistants.tests.factories import AssistantFactory, ThreadFactory
+from assistants.tests.factories import AssistantFactory, RunFactory, ThreadFactory
+from organizations.models import OrgRole
 
 LIST = reverse("api:assistant-list")
 
@@ -135,3 +138,79 @@ def test_assistant_list_query_count_does_not_grow_with_rows(
     AssistantFactory.create_batch(49, organization=org)
     with django_assert_num_queries(len(one.captured_queries)):
         assert len(client.get(LIST, {"page_size": 100}).json()["results"]) == 50
+
+
+@pytest.mark.parametrize("field", ["settings", "metadata"])
+@pytest.mark.parametrize("value", [{"stop": "\x00"}, {"a\x00": 1}, {"nested": [{"x": "y\x00"}]}])
+def test_assistant_create_and_update_refuse_null_characters_in_json(field, value, staff_admin, make_client, assistant):
+    client = make_client(staff_admin)
+
+    created = client.post(LIST, {"name": "X", field: value}, format="json")
+    updated = client.patch(detail(assistant), {field: value}, format="json")
+
+    for response in (created, updated):
+        assert response.status_code == 400
+        error = response.json()["errors"][0]
+        assert (error["attr"], error["code"]) == (field, "null_characters_not_allowed")
+    assert list(Assistant.objects.all()) == [assistant]
+    assert getattr(Assistant.objects.get(), field) == {}
+
+
+@pytest.mark.parametrize("move_to", ["other_org", None])
+def test_assistant_update_refuses_moving_an_assistant_with_threads(move_to, staff_admin, make_client, org, request):
+    assistant = AssistantFactory(organization=org)
+    ThreadFactory(assistant=assistant, organization=org)
+    target = request.getfixturevalue(move_to) if move_to else None
+
+    response = make_client(staff_admin).patch(
+        detail(assistant), {"organization": str(target.pk) if target else None}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert (response.json()["errors"][0]["attr"], response.json()["errors"][0]["code"]) == (
+        "organization",
+        errors.ASSISTANT_IN_USE,
+    )
+    assert Assistant.objects.get(pk=assistant.pk).organization == org
+
+
+def test_assistant_update_of_one_in_use_keeps_other_changes_and_moves_an_unused_one(
+    staff_admin, make_client, org, other_org
+):
+    in_use, unused = AssistantFactory(organization=org), AssistantFactory()
+    ThreadFactory(assistant=in_use, organization=org)
+    client = make_client(staff_admin)
+
+    renamed = client.patch(detail(in_use), {"name": "Renamed", "organization": str(org.pk)}, format="json")
+    moved = client.patch(detail(unused), {"organization": str(other_org.pk)}, format="json")
+
+    assert (renamed.status_code, moved.status_code) == (200, 200)
+    assert Assistant.objects.get(pk=in_use.pk).name == "Renamed"
+    assert Assistant.objects.get(pk=unused.pk).organization == other_org
+
+
+def test_organization_with_an_assistant_in_use_is_deleted_with_its_threads(make_user, make_client, join, org):
+    owner = make_user()
+    join(owner, org, OrgRole.OWNER)
+    assistant = AssistantFactory(organization=org)
+    thread = ThreadFactory(owner=owner, assistant=assistant, organization=org)
+    RunFactory(thread=thread)
+
+    response = make_client(owner).delete(reverse("api:organization-detail", kwargs={"pk": org.pk}))
+
+    assert response.status_code == 204
+    assert not Assistant.objects.filter(pk=assistant.pk).exists()
+    assert not Thread.objects.exists()
+
+
+def test_assistant_list_filter_answers_alike_for_out_of_scope_and_unknown_organizations(
+    free_user, make_client, other_org
+):
+    AssistantFactory(organization=other_org)
+    client = make_client(free_user)
+
+    hidden = client.get(LIST, {"organization": str(other_org.pk)})
+    unknown = client.get(LIST, {"organization": str(uuid.uuid4())})
+
+    assert (hidden.status_code, unknown.status_code) == (200, 200)
+    assert hidden.json() == unknown.json() == {"count": 0, "next": None, "previous": None, "results": []}

@@ -1,15 +1,20 @@
 import copy
 import hashlib
+import uuid
 
 import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from accounts.roles import Plan
+from accounts.tests.factories import UserFactory
 from assistants import errors
 from assistants.models import File
 from assistants.tests.conftest import KINDS, STAFF_KINDS
 from assistants.tests.factories import make_file
+from organizations.models import OrgRole
+from organizations.tests.factories import MembershipFactory
 
 LIST = reverse("api:file-list")
 PNG = (
@@ -42,13 +47,20 @@ def read_bytes(response) -> bytes:
     return b"".join(response.streaming_content)
 
 
+def make_user_in(organization):
+    """A PREMIUM ADMIN of `organization`, who may upload into it."""
+    user = UserFactory(plan=Plan.PREMIUM)
+    MembershipFactory(user=user, organization=organization, role=OrgRole.ADMIN)
+    return user
+
+
 # ---------------------------------------------------------------- upload
 
 
 @pytest.mark.parametrize("kind", ["PREMIUM", *STAFF_KINDS])
 def test_file_upload_stores_bytes_type_size_and_sha256(kind, make_user, make_client, join, org):
     user = make_user(kind)
-    join(user, org)
+    join(user, org, OrgRole.ADMIN)
     data = "Grand Bazaar, Istanbul — ünïcödé\n".encode()
 
     response = upload(make_client(user), org, data, name="../../notes.txt", content_type="image/png")
@@ -69,7 +81,7 @@ def test_file_upload_stores_bytes_type_size_and_sha256(kind, make_user, make_cli
 @pytest.mark.parametrize("kind", ["FREE", "PLUS"])
 def test_file_upload_is_refused_below_premium(kind, make_user, make_client, join, org):
     user = make_user(kind)
-    join(user, org)
+    join(user, org, OrgRole.OWNER)
 
     response = upload(make_client(user), org)
 
@@ -93,7 +105,7 @@ def test_file_upload_by_staff_into_any_organization(kind, make_user, make_client
 
 def test_file_upload_over_the_size_limit_is_refused(premium_user, make_client, join, org, settings):
     settings.FILE_UPLOAD_MAX_SIZE = 100
-    join(premium_user, org)
+    join(premium_user, org, OrgRole.ADMIN)
 
     response = upload(make_client(premium_user), org, b"x" * 101)
 
@@ -105,7 +117,7 @@ def test_file_upload_over_the_size_limit_is_refused(premium_user, make_client, j
 
 def test_file_upload_at_the_size_limit_is_accepted(premium_user, make_client, join, org, settings):
     settings.FILE_UPLOAD_MAX_SIZE = 100
-    join(premium_user, org)
+    join(premium_user, org, OrgRole.ADMIN)
 
     assert upload(make_client(premium_user), org, b"x" * 100).status_code == 201
 
@@ -122,7 +134,7 @@ def test_file_upload_at_the_size_limit_is_accepted(premium_user, make_client, jo
 def test_file_upload_of_a_type_outside_the_allow_list_is_refused(
     premium_user, make_client, join, org, data, name, content_type
 ):
-    join(premium_user, org)
+    join(premium_user, org, OrgRole.ADMIN)
 
     response = upload(make_client(premium_user), org, data, name=name, content_type=content_type)
 
@@ -133,7 +145,7 @@ def test_file_upload_of_a_type_outside_the_allow_list_is_refused(
 
 def test_file_upload_follows_the_configured_allow_list(premium_user, make_client, join, org, settings):
     settings.FILE_ALLOWED_CONTENT_TYPES = ["image/png"]
-    join(premium_user, org)
+    join(premium_user, org, OrgRole.ADMIN)
     client = make_client(premium_user)
 
     assert upload(client, org, b"text").status_code == 415
@@ -141,7 +153,7 @@ def test_file_upload_follows_the_configured_allow_list(premium_user, make_client
 
 
 def test_file_upload_refuses_an_empty_file_and_a_missing_file(premium_user, make_client, join, org):
-    join(premium_user, org)
+    join(premium_user, org, OrgRole.ADMIN)
     client = make_client(premium_user)
 
     assert code_of(upload(client, org, b"")) == "empty"
@@ -162,7 +174,7 @@ def test_file_upload_over_the_organizations_storage_quota_is_refused(
     premium_user, make_client, join, org, premium_storage_of
 ):
     premium_storage_of(50)
-    join(premium_user, org)
+    join(premium_user, org, OrgRole.ADMIN)
     client = make_client(premium_user)
     assert upload(client, org, b"a" * 30).status_code == 201
 
@@ -177,8 +189,8 @@ def test_file_upload_over_the_organizations_storage_quota_is_refused(
 
 def test_file_storage_quota_is_per_organization(premium_user, make_client, join, org, other_org, premium_storage_of):
     premium_storage_of(50)
-    join(premium_user, org)
-    join(premium_user, other_org)
+    join(premium_user, org, OrgRole.ADMIN)
+    join(premium_user, other_org, OrgRole.ADMIN)
     client = make_client(premium_user)
 
     assert upload(client, org, b"a" * 40).status_code == 201
@@ -215,7 +227,7 @@ def test_file_list_and_retrieve_show_the_callers_organizations(
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_file_download_returns_the_uploaded_bytes(kind, make_user, make_client, join, org, premium_user):
-    join(premium_user, org)
+    join(premium_user, org, OrgRole.ADMIN)
     user = make_user(kind)
     join(user, org)
     uploaded = upload(make_client(premium_user), org, PNG, name="pixel.png", content_type="application/octet-stream")
@@ -234,7 +246,7 @@ def test_file_download_returns_the_uploaded_bytes(kind, make_user, make_client, 
 
 
 def test_file_download_names_non_ascii_files_safely(premium_user, make_client, join, org):
-    join(premium_user, org)
+    join(premium_user, org, OrgRole.ADMIN)
     file = make_file(organization=org, uploaded_by=premium_user, content=b"x", name='r\u00e9sum\u00e9 "v2".txt')
 
     response = make_client(premium_user).get(content(file))
@@ -244,7 +256,7 @@ def test_file_download_names_non_ascii_files_safely(premium_user, make_client, j
 
 
 def test_file_of_another_organization_is_not_found(premium_user, staff_admin, make_client, join, org, other_org):
-    join(premium_user, org)
+    join(premium_user, org, OrgRole.ADMIN)
     theirs = make_file(organization=other_org, uploaded_by=staff_admin)
     client = make_client(premium_user)
 
@@ -278,7 +290,7 @@ def test_file_download_of_missing_bytes_answers_not_found(staff_admin, make_clie
 
 
 def test_file_list_query_count_does_not_grow_with_rows(premium_user, make_client, join, org, django_assert_num_queries):
-    join(premium_user, org)
+    join(premium_user, org, OrgRole.ADMIN)
     client = make_client(premium_user)
     make_file(organization=org, uploaded_by=premium_user)
     with django_assert_num_queries(3) as one:  # user, count, page
@@ -295,7 +307,7 @@ def test_file_list_query_count_does_not_grow_with_rows(premium_user, make_client
 @pytest.mark.parametrize("kind", ["PREMIUM", *STAFF_KINDS])
 def test_file_rename_and_delete(kind, make_user, make_client, join, org, django_capture_on_commit_callbacks):
     user = make_user(kind)
-    join(user, org)
+    join(user, org, OrgRole.ADMIN)
     file = make_file(organization=org, uploaded_by=user)
     client = make_client(user)
 
@@ -315,7 +327,7 @@ def test_file_rename_and_delete(kind, make_user, make_client, join, org, django_
 @pytest.mark.parametrize("kind", ["FREE", "PLUS"])
 def test_file_rename_and_delete_are_refused_below_premium(kind, make_user, make_client, join, org, staff_admin):
     user = make_user(kind)
-    join(user, org)
+    join(user, org, OrgRole.OWNER)
     file = make_file(organization=org, uploaded_by=staff_admin)
     client = make_client(user)
 
@@ -326,7 +338,7 @@ def test_file_rename_and_delete_are_refused_below_premium(kind, make_user, make_
 
 @pytest.mark.parametrize("name", ["", "a/b.txt", "..\\x.txt", "bad\nname.txt", "x" * 256])
 def test_file_rename_refuses_unsafe_names(premium_user, make_client, join, org, name):
-    join(premium_user, org)
+    join(premium_user, org, OrgRole.ADMIN)
     file = make_file(organization=org, uploaded_by=premium_user)
 
     response = make_client(premium_user).patch(detail(file), {"original_name": name})
@@ -343,3 +355,72 @@ def test_file_bytes_go_when_the_organization_is_deleted(staff_admin, org, django
         org.delete()
 
     assert not default_storage.exists(file.storage_path)
+
+
+# ---------------------------------------------------------------- managing files: the organization's OWNERs, ADMINs
+
+
+def test_file_upload_rename_and_delete_are_refused_to_a_premium_member(
+    premium_user, staff_admin, make_client, join, org
+):
+    join(premium_user, org)
+    file = make_file(organization=org, uploaded_by=staff_admin)
+    client = make_client(premium_user)
+
+    responses = [
+        upload(client, org),
+        client.patch(detail(file), {"original_name": "mine.txt"}),
+        client.put(detail(file), {"original_name": "mine.txt"}),
+        client.delete(detail(file)),
+    ]
+
+    assert [(r.status_code, code_of(r)) for r in responses] == [(403, errors.ORG_ROLE_REQUIRED)] * 4
+    assert list(File.objects.values_list("pk", "original_name")) == [(file.pk, file.original_name)]
+    assert client.get(content(file)).status_code == 200  # members still read and download
+
+
+@pytest.mark.parametrize("role", [OrgRole.OWNER, OrgRole.ADMIN])
+def test_file_upload_rename_and_delete_by_a_premium_owner_or_admin(role, premium_user, make_client, join, org):
+    join(premium_user, org, role)
+    client = make_client(premium_user)
+
+    uploaded = upload(client, org)
+    file = File.objects.get(pk=uploaded.json()["id"])
+    renamed = client.patch(detail(file), {"original_name": "renamed.txt"})
+    deleted = client.delete(detail(file))
+
+    assert (uploaded.status_code, renamed.status_code, deleted.status_code) == (201, 200, 204)
+    assert not File.objects.exists()
+
+
+def test_file_admin_of_one_organization_cannot_manage_files_of_another_it_only_belongs_to(
+    premium_user, staff_admin, make_client, join, org, other_org
+):
+    join(premium_user, org, OrgRole.ADMIN)
+    join(premium_user, other_org)
+    theirs = make_file(organization=other_org, uploaded_by=staff_admin)
+    client = make_client(premium_user)
+
+    assert code_of(upload(client, other_org)) == errors.ORG_ROLE_REQUIRED
+    assert code_of(client.delete(detail(theirs))) == errors.ORG_ROLE_REQUIRED
+    assert File.objects.filter(pk=theirs.pk).exists()
+
+
+# ---------------------------------------------------------------- filters on relations leak nothing
+
+
+@pytest.mark.parametrize("name", ["organization", "uploaded_by"])
+def test_file_list_filter_answers_alike_for_out_of_scope_and_unknown_ids(
+    name, premium_user, staff_admin, make_client, join, org, other_org
+):
+    join(premium_user, org)
+    make_file(organization=org, uploaded_by=staff_admin)
+    theirs = make_file(organization=other_org, uploaded_by=make_user_in(other_org))
+    client = make_client(premium_user)
+    out_of_scope = {"organization": other_org.pk, "uploaded_by": theirs.uploaded_by_id}[name]
+
+    hidden = client.get(LIST, {name: str(out_of_scope)})
+    unknown = client.get(LIST, {name: str(uuid.uuid4())})
+
+    assert (hidden.status_code, unknown.status_code) == (200, 200)
+    assert hidden.json() == unknown.json() == {"count": 0, "next": None, "previous": None, "results": []}

@@ -1,3 +1,4 @@
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -7,7 +8,14 @@ from django.utils import timezone
 from assistants import errors
 from assistants.models import Message, MessageRole
 from assistants.tests.conftest import KINDS, STAFF_KINDS
-from assistants.tests.factories import MessageFactory, ThreadFactory, make_file, messages_at
+from assistants.tests.factories import (
+    AssistantFactory,
+    MessageFactory,
+    RunFactory,
+    ThreadFactory,
+    make_file,
+    messages_at,
+)
 
 
 def url(thread) -> str:
@@ -81,10 +89,10 @@ def test_message_of_a_malformed_thread_id_is_not_found(free_user, make_client):
     assert response.status_code == 404
 
 
-def test_message_attaches_files_of_the_callers_organizations(premium_user, make_client, join, org):
+def test_message_attaches_files_of_the_callers_organizations(premium_user, staff_admin, make_client, join, org):
     join(premium_user, org)
     thread = ThreadFactory(owner=premium_user)
-    file = make_file(organization=org, uploaded_by=premium_user)
+    file = make_file(organization=org, uploaded_by=staff_admin)
 
     response = make_client(premium_user).post(url(thread), {"content": "see file", "file_ids": [str(file.pk)]})
 
@@ -167,11 +175,11 @@ def test_message_list_filters_by_role(free_user, make_client):
 
 
 def test_message_list_query_count_does_not_grow_with_rows(
-    premium_user, make_client, join, org, django_assert_num_queries
+    premium_user, staff_admin, make_client, join, org, django_assert_num_queries
 ):
     join(premium_user, org)
     thread = ThreadFactory(owner=premium_user)
-    file = make_file(organization=org, uploaded_by=premium_user)
+    file = make_file(organization=org, uploaded_by=staff_admin)
     client = make_client(premium_user)
     MessageFactory(thread=thread).files.add(file)
     with django_assert_num_queries(4) as one:  # user, thread, page, files of the page
@@ -182,3 +190,56 @@ def test_message_list_query_count_does_not_grow_with_rows(
         page = client.get(url(thread), {"page_size": 100}).json()
     assert len(page["results"]) == 50
     assert all(m["file_ids"] == [str(file.pk)] for m in page["results"])
+
+
+# ---------------------------------------------------------------- a member who left the organization
+
+
+@pytest.mark.parametrize("via", ["assistant", "thread"])
+def test_message_post_is_not_found_once_the_author_left_the_threads_organization(
+    via, free_user, make_client, join, org
+):
+    membership = join(free_user, org)
+    assistant = AssistantFactory(organization=org if via == "assistant" else None)
+    thread = ThreadFactory(owner=free_user, assistant=assistant, organization=org)
+    client = make_client(free_user)
+    assert client.post(url(thread), {"content": "while a member"}).status_code == 201
+    membership.delete()
+
+    response = client.post(url(thread), {"content": "after leaving"})
+
+    unknown = client.post(reverse("api:thread-message-list", kwargs={"thread_pk": uuid.uuid4()}), {"content": "x"})
+    assert (response.status_code, response.json()) == (404, unknown.json())
+    assert list(Message.objects.values_list("content", flat=True)) == ["while a member"]
+
+
+def test_message_post_by_staff_on_a_thread_of_an_organization_they_are_not_in(staff_admin, make_client, org):
+    thread = ThreadFactory(assistant=AssistantFactory(organization=org), organization=org)
+
+    assert make_client(staff_admin).post(url(thread), {"content": "moderator note"}).status_code == 201
+
+
+def test_message_post_with_the_same_idempotency_key_creates_one_message(free_user, make_client):
+    thread = ThreadFactory(owner=free_user)
+    client = make_client(free_user)
+
+    first = client.post(url(thread), {"content": "Once"}, format="json", HTTP_IDEMPOTENCY_KEY="message-key-1")
+    retry = client.post(url(thread), {"content": "Once"}, format="json", HTTP_IDEMPOTENCY_KEY="message-key-1")
+
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry.json() == first.json()
+    assert retry["Idempotent-Replayed"] == "true"
+    assert Message.objects.filter(thread=thread).count() == 1
+
+
+def test_message_list_filter_answers_alike_for_another_threads_run_and_an_unknown_run(free_user, make_client):
+    thread = ThreadFactory(owner=free_user)
+    MessageFactory(thread=thread)
+    elsewhere = RunFactory()
+    client = make_client(free_user)
+
+    hidden = client.get(url(thread), {"run": str(elsewhere.pk)})
+    unknown = client.get(url(thread), {"run": str(uuid.uuid4())})
+
+    assert (hidden.status_code, unknown.status_code) == (200, 200)
+    assert hidden.json()["results"] == unknown.json()["results"] == []

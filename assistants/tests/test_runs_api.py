@@ -1,4 +1,5 @@
 import copy
+import json
 from datetime import timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from django.utils import timezone
 from assistants import errors, services
 from assistants.models import Message, MessageRole, Run, RunStatus
 from assistants.tasks import execute_run
-from assistants.tests.chat_server import Behaviour, error_body
+from assistants.tests.chat_server import Behaviour, ChatCompletionsServer, error_body
 from assistants.tests.conftest import KINDS
 from assistants.tests.engines import ProbeEngine
 from assistants.tests.factories import (
@@ -123,15 +124,15 @@ def test_run_stays_queued_without_a_worker_and_the_worker_completes_it(
 
 
 def test_run_start_passes_instructions_messages_and_file_text_to_the_engine(
-    premium_user, make_client, join, org, probe, start_run
+    premium_user, staff_admin, make_client, join, org, probe, start_run
 ):
     join(premium_user, org)
     assistant = AssistantFactory(instructions="You are terse.", model="m-1", settings={"temperature": 0})
     thread = ThreadFactory(owner=premium_user, assistant=assistant)
-    attached = make_file(organization=org, uploaded_by=premium_user, content=b"Ledger: 42 carpets\n", name="ledger.txt")
-    on_message = make_file(organization=org, uploaded_by=premium_user, content=b"Prices rose.", name="prices.md")
+    attached = make_file(organization=org, uploaded_by=staff_admin, content=b"Ledger: 42 carpets\n", name="ledger.txt")
+    on_message = make_file(organization=org, uploaded_by=staff_admin, content=b"Prices rose.", name="prices.md")
     image = make_file(
-        organization=org, uploaded_by=premium_user, content=b"\x89PNG\r\n\x1a\n" + b"\0" * 30, name="a.png"
+        organization=org, uploaded_by=staff_admin, content=b"\x89PNG\r\n\x1a\n" + b"\0" * 30, name="a.png"
     )
     MessageFactory(thread=thread, content="Summarize").files.add(on_message)
 
@@ -150,13 +151,13 @@ def test_run_start_passes_instructions_messages_and_file_text_to_the_engine(
 
 
 def test_run_caps_the_text_taken_from_files(
-    premium_user, join, org, probe, settings, django_capture_on_commit_callbacks
+    premium_user, staff_admin, join, org, probe, settings, django_capture_on_commit_callbacks
 ):
     settings.ASSISTANT_FILE_TEXT_MAX_CHARS = 10
     join(premium_user, org)
     thread = ThreadFactory(owner=premium_user)
     MessageFactory(thread=thread)
-    big = make_file(organization=org, uploaded_by=premium_user, content=b"0123456789abcdef", name="big.txt")
+    big = make_file(organization=org, uploaded_by=staff_admin, content=b"0123456789abcdef", name="big.txt")
 
     with django_capture_on_commit_callbacks(execute=True):
         services.run_start(thread=thread, user=premium_user, file_ids=[big.pk])
@@ -478,11 +479,11 @@ def test_run_list_filters_by_status_and_pages_by_cursor(plus_user, make_client, 
 
 
 def test_run_list_query_count_does_not_grow_with_rows(
-    premium_user, make_client, join, org, thread_of, django_assert_num_queries
+    premium_user, staff_admin, make_client, join, org, thread_of, django_assert_num_queries
 ):
     join(premium_user, org)
     thread = thread_of(premium_user)
-    file = make_file(organization=org, uploaded_by=premium_user)
+    file = make_file(organization=org, uploaded_by=staff_admin)
     client = make_client(premium_user)
     RunFactory(thread=thread).files.add(file)
     with django_assert_num_queries(4) as one:  # user, thread, page, files of the page
@@ -503,3 +504,51 @@ def test_run_that_cannot_be_queued_is_marked_failed(plus_user, thread_of, settin
     run.refresh_from_db()
     assert (run.status, run.error) == (RunStatus.FAILED, services.QUEUE_FAILED_MESSAGE)
     assert run.finished_at is not None
+
+
+# ---------------------------------------------------------------- a member who left the organization
+
+
+def test_run_start_is_not_found_once_the_starter_left_the_threads_organization(plus_user, make_client, join, org):
+    membership = join(plus_user, org)
+    thread = ThreadFactory(owner=plus_user, assistant=AssistantFactory(organization=org), organization=org)
+    MessageFactory(thread=thread)
+    membership.delete()
+
+    response = make_client(plus_user).post(runs_url(thread))
+
+    assert response.status_code == 404
+    assert not Run.objects.exists()
+
+
+# ---------------------------------------------------------------- replies that cannot be stored as they are
+
+
+def test_run_completes_with_null_characters_stripped_from_the_engines_reply(
+    plus_user, make_client, thread_of, openai_engine, start_run
+):
+    reply = json.loads(ChatCompletionsServer.completion({"json": {"model": "m", "messages": []}}))
+    reply["choices"][0]["message"]["content"] = "Hal\x00f\x00"
+    reply["model"] = "test\x00model"
+    openai_engine.behaviour = Behaviour(body=json.dumps(reply).encode())
+
+    _, body = start_run(make_client(plus_user), thread_of(plus_user))
+
+    assert body["status"] == RunStatus.COMPLETED
+    assert body["usage"]["model"] == "testmodel"
+    assert Message.objects.get(role=MessageRole.ASSISTANT).content == "Half"
+
+
+def test_run_fails_when_the_engines_reply_cannot_be_stored(
+    plus_user, thread_of, settings, django_capture_on_commit_callbacks
+):
+    settings.ASSISTANT_ENGINE = "assistants.tests.engines.UnstorableReplyEngine"
+    thread = thread_of(plus_user)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.run_start(thread=thread, user=plus_user)
+
+    run.refresh_from_db()
+    assert (run.status, run.error) == (RunStatus.FAILED, services.ENGINE_CRASHED_MESSAGE)
+    assert run.finished_at is not None
+    assert not Message.objects.filter(thread=thread, role=MessageRole.ASSISTANT).exists()

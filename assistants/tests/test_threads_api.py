@@ -1,3 +1,5 @@
+import uuid
+
 import pytest
 from django.urls import reverse
 
@@ -179,3 +181,66 @@ def test_thread_list_query_count_does_not_grow_with_rows(kind, make_user, make_c
     ThreadFactory.create_batch(49, owner=user)
     with django_assert_num_queries(len(one.captured_queries)):
         assert len(client.get(LIST, {"page_size": 100}).json()["results"]) == 50
+
+
+# ---------------------------------------------------------------- NUL in JSON (PostgreSQL's jsonb refuses it)
+
+NUL_METADATA = [{"note": "a\x00b"}, {"k\x00": 1}, {"deep": [{"x": ["ok", "\x00"]}]}]
+
+
+@pytest.mark.parametrize("metadata", NUL_METADATA)
+def test_thread_create_refuses_null_characters_in_metadata(metadata, free_user, make_client, assistant):
+    response = make_client(free_user).post(LIST, {"assistant": str(assistant.pk), "metadata": metadata}, format="json")
+
+    assert response.status_code == 400
+    assert first_error(response) == ("metadata", "null_characters_not_allowed")
+    assert not Thread.objects.exists()
+
+
+@pytest.mark.parametrize("metadata", NUL_METADATA)
+def test_thread_update_refuses_null_characters_in_metadata(metadata, free_user, make_client):
+    thread = ThreadFactory(owner=free_user, metadata={"kept": True})
+
+    response = make_client(free_user).patch(detail(thread), {"metadata": metadata}, format="json")
+
+    assert response.status_code == 400
+    assert first_error(response) == ("metadata", "null_characters_not_allowed")
+    thread.refresh_from_db()
+    assert thread.metadata == {"kept": True}
+
+
+# ---------------------------------------------------------------- Idempotency-Key
+
+
+def test_thread_create_with_the_same_idempotency_key_creates_one_thread(free_user, make_client, assistant):
+    client = make_client(free_user)
+    body = {"assistant": str(assistant.pk), "title": "Once"}
+
+    first = client.post(LIST, body, format="json", HTTP_IDEMPOTENCY_KEY="thread-key-1")
+    retry = client.post(LIST, body, format="json", HTTP_IDEMPOTENCY_KEY="thread-key-1")
+
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert retry.json() == first.json()
+    assert retry["Idempotent-Replayed"] == "true"
+    assert Thread.objects.count() == 1
+
+
+# ---------------------------------------------------------------- filters on relations leak nothing
+
+
+@pytest.mark.parametrize("name", ["assistant", "organization", "owner"])
+def test_thread_list_filter_answers_alike_for_out_of_scope_and_unknown_ids(
+    name, free_user, make_user, make_client, other_org
+):
+    theirs = ThreadFactory(owner=make_user(), organization=other_org)
+    client = make_client(free_user)
+    ThreadFactory(owner=free_user)
+    out_of_scope = {"assistant": theirs.assistant_id, "organization": other_org.pk, "owner": theirs.owner_id}[name]
+
+    hidden = client.get(LIST, {name: str(out_of_scope)})
+    unknown = client.get(LIST, {name: str(uuid.uuid4())})
+
+    assert (hidden.status_code, unknown.status_code) == (200, 200)
+    assert hidden.json() == unknown.json() == {"count": 0, "next": None, "previous": None, "results": []}
+    assert first_error(client.get(LIST, {name: "not-a-uuid"})) == (name, "invalid")
+    assert first_error(client.get(LIST, {name: "a\x00b"})) == (name, "null_characters_not_allowed")

@@ -479,10 +479,10 @@ def own_thread(status: int, **overrides: int) -> dict[str, int]:
     return expect(status, **{"other_org": 404, **overrides})
 
 
-# SPEC: execute (start/cancel runs, attach files to runs) needs PLUS; upload/rename/delete files needs PREMIUM.
+# SPEC: execute (start/cancel runs, attach files to runs) needs PLUS; upload/rename/delete files needs PREMIUM and
+# the OWNER or ADMIN role in the file's organization (premium_org_admins).
 # The plan is checked before the lookup, so a refused plan is 403 whatever the URL names.
 BELOW_PLUS = {"free": 403}
-BELOW_PREMIUM = {"free": 403, "plus": 403}
 
 ASSISTANTS = [
     Row("assistants list", "get", url("assistant-list"), None, signed_in(200)),
@@ -548,7 +548,7 @@ FILES = [
             "organization": str(w.org_for(a).pk),
         },
         # An organization out of scope reads as nonexistent (400 does_not_exist), like any unknown id.
-        org_scoped(201, other_org=400, **BELOW_PREMIUM),
+        premium_org_admins(201, other_org=400),
         format="multipart",
     ),
     Row("files read", "get", url("file-detail", pk=file), None, org_scoped(200)),
@@ -558,16 +558,16 @@ FILES = [
         "patch",
         url("file-detail", pk=file),
         lambda w, a: {"original_name": "renamed.txt"},
-        org_scoped(200, **BELOW_PREMIUM),
+        premium_org_admins(200),
     ),
     Row(
         "files replace (rename)",
         "put",
         url("file-detail", pk=file),
         lambda w, a: {"original_name": "renamed.txt"},
-        org_scoped(200, **BELOW_PREMIUM),
+        premium_org_admins(200),
     ),
-    Row("files delete", "delete", url("file-detail", pk=file), None, org_scoped(204, **BELOW_PREMIUM)),
+    Row("files delete", "delete", url("file-detail", pk=file), None, premium_org_admins(204)),
 ]
 
 ROWS = [*AUTH, *USERS, *ORGANIZATIONS, *MEMBERS, *INVITATIONS, *ASSISTANTS, *THREADS, *FILES]
