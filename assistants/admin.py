@@ -139,6 +139,12 @@ class RunInline(admin.TabularInline):
         return False
 
 
+def _thread_rows_link(model: str, thread: Thread) -> str:
+    """A link to the changelist of `model` (message or run) showing every row of the thread."""
+    url = reverse(f"admin:assistants_{model}_changelist") + f"?thread__id__exact={thread.pk}"
+    return format_html('<a href="{}">All {}s of this thread</a>', url, model)
+
+
 @admin.register(Thread)
 class ThreadAdmin(admin.ModelAdmin):
     list_display = ("__str__", "owner", "assistant", "organization", "created_at", "updated_at")
@@ -177,11 +183,6 @@ class ThreadAdmin(admin.ModelAdmin):
     @admin.display(description="All runs")
     def all_runs(self, obj: Thread) -> str:
         return _thread_rows_link("run", obj)
-
-
-def _thread_rows_link(model: str, thread: Thread) -> str:
-    url = reverse(f"admin:assistants_{model}_changelist") + f"?thread__id__exact={thread.pk}"
-    return format_html('<a href="{}">All {}s of this thread</a>', url, model)
 
 
 @admin.register(Message)
