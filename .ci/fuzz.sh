@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzz the whole API with schemathesis against its own OpenAPI schema, served by a live gunicorn on a free port
-# (SQLite file in a temporary directory, local-memory cache), authenticated as a superadmin and as a FREE user.
+# (a fresh PostgreSQL database when one answers on 127.0.0.1 — the production database, where e.g. NUL characters
+# fail differently — else an SQLite file; local-memory cache), authenticated as a superadmin and as a FREE user.
 # Checks: no server errors, and status codes, content types and bodies as the schema says. Zero failures allowed.
 # Bounded: FUZZ_MAX_EXAMPLES test cases per operation, FUZZ_MAX_TIME seconds for each of the two main passes.
 set -euo pipefail
@@ -14,21 +15,31 @@ FUZZ_MAX_TIME="${FUZZ_MAX_TIME:-75}"
 
 WORK="$(mktemp -d -t bazar-fuzz.XXXXXX)"
 SERVER_PID=""
+FUZZ_DB=""
+DATABASE="sqlite:///$WORK/fuzz.sqlite3"
+if command -v pg_isready >/dev/null 2>&1 && pg_isready -h 127.0.0.1 -p 5432 -q; then
+  FUZZ_DB="bazar_fuzz_$$"
+  psql -h 127.0.0.1 -U postgres -qc "CREATE DATABASE $FUZZ_DB" postgres
+  DATABASE="postgres://postgres@127.0.0.1:5432/$FUZZ_DB"
+fi
+echo "fuzz database: ${DATABASE%%:*}"
 cleanup() {
   if [[ -n "$SERVER_PID" ]]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
+  if [[ -n "$FUZZ_DB" ]]; then psql -h 127.0.0.1 -U postgres -qc "DROP DATABASE IF EXISTS $FUZZ_DB" postgres || true; fi
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 
 # A production-like app (DEBUG off), with limits that a fuzzer would otherwise spend its budget on raised.
 export DEBUG=false SECRET_KEY="fuzz-$(head -c 32 /dev/urandom | base64 | tr -d '/+=')" \
-  DATABASE_URL="sqlite:///$WORK/fuzz.sqlite3" MEDIA_ROOT="$WORK/media" STATIC_ROOT="$WORK/static" \
+  DATABASE_URL="$DATABASE" MEDIA_ROOT="$WORK/media" STATIC_ROOT="$WORK/static" \
   ALLOWED_HOSTS=127.0.0.1,localhost SECURE_SSL_REDIRECT=false SECURE_HSTS_SECONDS=0 \
   TASKS_BACKEND=django.tasks.backends.immediate.ImmediateBackend EMAIL_URL=consolemail:// \
   LOG_LEVEL=WARNING JWT_ACCESS_LIFETIME=3600 \
   THROTTLE_ANON=100000/min THROTTLE_PLAN_FREE=100000/min THROTTLE_PLAN_PLUS=100000/min \
   THROTTLE_PLAN_PREMIUM=100000/min THROTTLE_STAFF=100000/min THROTTLE_LOGIN=100000/min \
-  THROTTLE_REGISTER=100000/min THROTTLE_AUTH_EMAIL=100000/min THROTTLE_AUTH_TOKEN=100000/min
+  THROTTLE_REGISTER=100000/min THROTTLE_AUTH_EMAIL=100000/min THROTTLE_AUTH_TOKEN=100000/min \
+  THROTTLE_AUTH_EMAIL_ACCOUNT=100000/min THROTTLE_USER_EMAIL=100000/min
 unset REDIS_URL
 
 SUPER_EMAIL=fuzz-admin@example.com
