@@ -525,7 +525,7 @@ def worker_comparison(endpoints: Endpoints, seed: dict, production: dict) -> lis
     configs = [c for c in configs if not c[0].startswith(same)]
     configs += [
         ("production config, --max-requests 0 (no worker recycling)", ("--max-requests", "0"), {}),
-        ("production config, GUNICORN_ACCESS_LOG=false", (), {"GUNICORN_ACCESS_LOG": "false"}),
+        ("production config, GUNICORN_ACCESS_LOG=true", (), {"GUNICORN_ACCESS_LOG": "true"}),
     ]
     rows = []
     names = [n for n in ("me", "assistants", "login") if n not in endpoints.notes]
