@@ -62,3 +62,19 @@ def postprocess_indexed_attrs(result, generator, request, public):
             if "INDEX" in parts or "KEY" in parts:
                 component["properties"]["attr"] = {"type": "string", "pattern": _attr_pattern(values[0])}
     return result
+
+
+def postprocess_request_line_limit(result, generator, request, public):
+    """SPECTACULAR_SETTINGS hook: gunicorn answers 414 (an HTML page) before Django sees a request line over its
+    limit (4094 bytes by default), so every operation can answer it."""
+    for path_item in result.get("paths", {}).values():
+        for operation in path_item.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                operation["responses"].setdefault(
+                    "414",
+                    {
+                        "description": "Request line too long (gunicorn's limit_request_line)",
+                        "content": {"text/html": {"schema": {"type": "string"}}},
+                    },
+                )
+    return result

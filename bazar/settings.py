@@ -260,6 +260,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
         "bazar.openapi.postprocess_indexed_attrs",
+        "bazar.openapi.postprocess_request_line_limit",
     ],
 }
 # Idempotency-Key (bazar/idempotency.py): how long a first response is replayed, and how long a claimed key
