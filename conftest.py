@@ -1,6 +1,7 @@
 """Shared fixtures: an API client, users per role and plan, and a way to log them in."""
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.roles import Plan, Role
@@ -25,6 +26,25 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def throttle_rates(settings, time_machine):
+    """Set throttle rates for one test: throttle_rates(auth_login="2/min"), or a dict, and num_proxies=.
+
+    Throttles count per clock-aligned window, so the clock stands still (unless the test moves it): no test's
+    requests straddle a window boundary.
+    """
+    time_machine.move_to(timezone.now(), tick=False)
+
+    def _set(rates: dict | None = None, /, *, num_proxies: int | None = None, **overrides) -> None:
+        config = dict(settings.REST_FRAMEWORK)
+        config["DEFAULT_THROTTLE_RATES"] = {**config["DEFAULT_THROTTLE_RATES"], **(rates or {}), **overrides}
+        if num_proxies is not None:
+            config["NUM_PROXIES"] = num_proxies
+        settings.REST_FRAMEWORK = config
+
+    return _set
 
 
 @pytest.fixture

@@ -2,9 +2,10 @@ from rest_framework import serializers
 
 from accounts.models import User
 from accounts.roles import Plan, Role
+from bazar.serializers import FastReadModelSerializer
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(FastReadModelSerializer):
     """A user as every endpoint returns it.
 
     Staff and the user itself get every field; another signed-in caller (a colleague in an organization) gets the

@@ -31,11 +31,11 @@ from django.conf import settings
 from django.core.cache import BaseCache, caches
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import TextChoices
+from drf_orjson_renderer.renderers import ORJSONRenderer
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum
 from rest_framework import exceptions, serializers, status
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 logger = logging.getLogger(__name__)
@@ -107,7 +107,8 @@ def request_fingerprint(request) -> str:
 
 
 def _jsonable(data):
-    return None if data is None else json.loads(JSONRenderer().render(data))
+    # What the client was sent: the API's renderer, read back.
+    return None if data is None else json.loads(ORJSONRenderer().render(data))
 
 
 def _claim(store: BaseCache, record_key: str, fingerprint: str) -> dict | None:

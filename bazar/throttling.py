@@ -1,35 +1,70 @@
 """Cache-backed throttles; they hold across workers because the cache is shared (Redis in production)."""
 
 import hashlib
+import math
 
 from rest_framework.settings import api_settings
-from rest_framework.throttling import ScopedRateThrottle, SimpleRateThrottle
+from rest_framework.throttling import SimpleRateThrottle
 
 
-class LiveRatesMixin:
-    """Rates read from settings on every request: DRF copies them onto the class once, at import."""
+class WindowRateThrottle(SimpleRateThrottle):
+    """A counter per key and clock-aligned window of the rate's duration (60 s for "/min"): one atomic cache
+    increment per request. DRF's SimpleRateThrottle reads and rewrites the key's whole request history instead (two
+    round trips, and a pickled list as long as the rate). A client may spend a window's allowance at its end and
+    the next one at its start: at most twice the rate across a boundary. Rates are read from settings on every
+    request (DRF copies them onto the class once, at import). When the cache is down, requests are let through.
+    """
+
+    def __init__(self):
+        # The rate may depend on the request (the caller's plan): allow_request reads it.
+        pass
 
     @property
     def THROTTLE_RATES(self) -> dict:
         return api_settings.DEFAULT_THROTTLE_RATES
 
+    def get_scope(self, request, view) -> str | None:
+        return self.scope
 
-class PlanRateThrottle(LiveRatesMixin, SimpleRateThrottle):
+    def allow_request(self, request, view) -> bool:
+        self.scope = self.get_scope(request, view)
+        key = self.get_cache_key(request, view) if self.scope else None
+        if key is None:
+            return True
+        limit, duration = self.parse_rate(self.get_rate())
+        if limit is None:
+            return True
+        now = self.timer()
+        window = math.floor(now / duration)
+        self.retry_after = (window + 1) * duration - now
+        count = self._count(f"{key}:{window}", duration)
+        return count is None or count <= limit
+
+    def _count(self, key: str, duration: int) -> int | None:
+        """This request's number in its window; None when the cache is unreachable."""
+        try:
+            return self.cache.incr(key)
+        except ValueError:  # the window's first request
+            # The key outlives its window by a second, so that clocks a little apart across workers agree.
+            if self.cache.add(key, 1, timeout=duration + 1):
+                return 1
+            try:
+                return self.cache.incr(key)  # another worker made it first
+            except ValueError:
+                return None
+
+    def wait(self) -> float:
+        return self.retry_after
+
+
+class PlanRateThrottle(WindowRateThrottle):
     """The default API rate: per user by plan (staff have their own), per client address when anonymous."""
 
-    def __init__(self):
-        # The scope, and so the rate, is only known once the request's user is.
-        pass
-
-    def allow_request(self, request, view):
+    def get_scope(self, request, view) -> str:
         user = request.user
         if user and user.is_authenticated:
-            self.scope = "plan_staff" if user.is_staff else f"plan_{user.plan}"
-        else:
-            self.scope = "anon"
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+            return "plan_staff" if user.is_staff else f"plan_{user.plan}"
+        return "anon"
 
     def get_cache_key(self, request, view):
         user = request.user
@@ -37,8 +72,11 @@ class PlanRateThrottle(LiveRatesMixin, SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
-class AuthScopedThrottle(LiveRatesMixin, ScopedRateThrottle):
+class AuthScopedThrottle(WindowRateThrottle):
     """For the public auth endpoints (`throttle_scope` on the view), keyed on the client address."""
+
+    def get_scope(self, request, view) -> str | None:
+        return getattr(view, "throttle_scope", None)
 
     def get_cache_key(self, request, view):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
@@ -54,7 +92,7 @@ def email_digest(email: str) -> str:
     return hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
-class AccountEmailThrottle(LiveRatesMixin, SimpleRateThrottle):
+class AccountEmailThrottle(WindowRateThrottle):
     """Public endpoints that mail an account (forgot-password, resend verification): per target address, so that
     one mailbox cannot be flooded from many client addresses. Alongside AuthScopedThrottle (per client address)."""
 
@@ -67,7 +105,7 @@ class AccountEmailThrottle(LiveRatesMixin, SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": email_digest(email)}
 
 
-class UserEmailThrottle(LiveRatesMixin, SimpleRateThrottle):
+class UserEmailThrottle(WindowRateThrottle):
     """Signed-in writes that name an email address (own profile, creating or changing a user), per caller.
 
     Their `email_taken` field error tells whether an address has an account; the rate keeps that from becoming

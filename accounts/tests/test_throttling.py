@@ -24,25 +24,13 @@ ENDPOINTS = [
 ]
 
 
-@pytest.fixture
-def rates(settings):
-    """Set throttle rates for one test: rates(auth_login="2/min")."""
-
-    def _set(**overrides):
-        rest_framework = dict(settings.REST_FRAMEWORK)
-        rest_framework["DEFAULT_THROTTLE_RATES"] = {**rest_framework["DEFAULT_THROTTLE_RATES"], **overrides}
-        settings.REST_FRAMEWORK = rest_framework
-
-    return _set
-
-
 def _client(address: str = "203.0.113.7", **headers) -> APIClient:
     return APIClient(REMOTE_ADDR=address, **headers)
 
 
 @pytest.mark.parametrize(("name", "scope", "body"), ENDPOINTS)
-def test_auth_endpoint_is_throttled_per_client_address(rates, name, scope, body):
-    rates(**{scope: "2/min"})
+def test_auth_endpoint_is_throttled_per_client_address(throttle_rates, name, scope, body):
+    throttle_rates(**{scope: "2/min"})
     client, url = _client(), reverse(name)
 
     statuses = [client.post(url, body).status_code for _ in range(2)]
@@ -56,8 +44,8 @@ def test_auth_endpoint_is_throttled_per_client_address(rates, name, scope, body)
     assert _client("198.51.100.1").post(url, body).status_code != 429
 
 
-def test_throttle_keeps_scopes_apart(rates):
-    rates(auth_login="1/min", auth_register="1/min")
+def test_throttle_keeps_scopes_apart(throttle_rates):
+    throttle_rates(auth_login="1/min", auth_register="1/min")
     client = _client()
 
     client.post(reverse("api:auth:login"), {})
@@ -66,8 +54,8 @@ def test_throttle_keeps_scopes_apart(rates):
     assert client.post(reverse("api:auth:register"), {}).status_code == 400
 
 
-def test_throttle_releases_after_the_window(rates, time_machine):
-    rates(auth_login="1/min")
+def test_throttle_releases_after_the_window(throttle_rates, time_machine):
+    throttle_rates(auth_login="1/min")
     time_machine.move_to(timezone.now(), tick=False)
     client = _client()
     client.post(reverse("api:auth:login"), {})
@@ -78,8 +66,8 @@ def test_throttle_releases_after_the_window(rates, time_machine):
     assert client.post(reverse("api:auth:login"), {}).status_code == 400
 
 
-def test_throttle_ignores_spoofed_forwarded_for_without_trusted_proxy(rates):
-    rates(auth_login="1/min")
+def test_throttle_ignores_spoofed_forwarded_for_without_trusted_proxy(throttle_rates):
+    throttle_rates(auth_login="1/min")
     url = reverse("api:auth:login")
     _client().post(url, {})
 
@@ -88,8 +76,8 @@ def test_throttle_ignores_spoofed_forwarded_for_without_trusted_proxy(rates):
     assert response.status_code == 429
 
 
-def test_throttle_keys_on_forwarded_client_behind_trusted_proxy(rates, settings):
-    rates(auth_login="1/min")
+def test_throttle_keys_on_forwarded_client_behind_trusted_proxy(throttle_rates, settings):
+    throttle_rates(auth_login="1/min")
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
     url = reverse("api:auth:login")
     proxy = "10.0.0.1"
@@ -102,8 +90,8 @@ def test_throttle_keys_on_forwarded_client_behind_trusted_proxy(rates, settings)
     assert same_client.status_code == 429
 
 
-def test_authenticated_api_is_throttled_per_plan(rates, make_client, free_user, premium_user):
-    rates(plan_FREE="1/min", plan_PREMIUM="5/min")
+def test_authenticated_api_is_throttled_per_plan(throttle_rates, make_client, free_user, premium_user):
+    throttle_rates(plan_FREE="1/min", plan_PREMIUM="5/min")
     free, premium = make_client(free_user), make_client(premium_user)
     url = reverse("api:user-me")
 

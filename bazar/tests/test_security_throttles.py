@@ -5,7 +5,6 @@ from django.urls import reverse
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
-from rest_framework.throttling import SimpleRateThrottle
 
 from accounts.tests.factories import UserFactory
 from bazar.throttling import AccountEmailThrottle, email_digest
@@ -23,25 +22,9 @@ PUBLIC_ENDPOINTS = {
 
 
 @pytest.fixture
-def set_rates(settings, monkeypatch):
-    """Set throttle rates (and the trusted proxy count) for one test."""
-
-    def _set(rates: dict, num_proxies: int | None = None) -> None:
-        merged = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], **rates}
-        config = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": merged}
-        if num_proxies is not None:
-            config["NUM_PROXIES"] = num_proxies
-        settings.REST_FRAMEWORK = config
-        # DRF copies the rates onto the throttle class at import; keep that copy in step as well.
-        monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", merged)
-
-    return _set
-
-
-@pytest.fixture
-def low_rates(set_rates, settings):
+def low_rates(throttle_rates, settings):
     """Three requests a minute for every scope, so a test hits the limit quickly."""
-    set_rates(dict.fromkeys(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "3/min"))
+    throttle_rates(dict.fromkeys(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "3/min"))
 
 
 @pytest.fixture
@@ -82,9 +65,9 @@ def test_public_auth_throttle_ignores_forwarded_for_without_trusted_proxy(
 
 
 def test_public_auth_throttle_uses_proxy_appended_hop_behind_one_trusted_proxy(
-    api_client, db, set_rates, lenient_lockout, settings
+    api_client, db, throttle_rates, lenient_lockout, settings
 ):
-    set_rates(dict.fromkeys(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "3/min"), num_proxies=1)
+    throttle_rates(dict.fromkeys(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "3/min"), num_proxies=1)
     url, proxy = reverse("api:auth:forgot-password"), "10.0.0.2"
     for n in range(3):
         # The client forges the left part; the trusted proxy appends the address it saw.
@@ -113,8 +96,8 @@ def test_public_auth_throttle_uses_proxy_appended_hop_behind_one_trusted_proxy(
         ({"role": "ADMIN"}, "plan_staff"),
     ],
 )
-def test_api_rate_follows_the_plan(make_client, db, set_rates, settings, user_kwargs, scope):
-    set_rates({**dict.fromkeys(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "100/min"), scope: "2/min"})
+def test_api_rate_follows_the_plan(make_client, db, throttle_rates, settings, user_kwargs, scope):
+    throttle_rates({**dict.fromkeys(settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "100/min"), scope: "2/min"})
     client = make_client(UserFactory(**user_kwargs))
     url = reverse("api:user-me")
 
@@ -123,8 +106,8 @@ def test_api_rate_follows_the_plan(make_client, db, set_rates, settings, user_kw
     assert statuses == [200, 200, 429]
 
 
-def test_api_rate_is_per_user_not_per_address(make_client, db, set_rates):
-    set_rates({"plan_FREE": "1/min"})
+def test_api_rate_is_per_user_not_per_address(make_client, db, throttle_rates):
+    throttle_rates({"plan_FREE": "1/min"})
     first, second = make_client(UserFactory()), make_client(UserFactory())
     url = reverse("api:user-me")
 
@@ -133,8 +116,8 @@ def test_api_rate_is_per_user_not_per_address(make_client, db, set_rates):
     assert second.get(url, REMOTE_ADDR="203.0.113.1").status_code == 200
 
 
-def test_anonymous_api_rate_is_per_address(api_client, db, set_rates):
-    set_rates({"anon": "2/min"})
+def test_anonymous_api_rate_is_per_address(api_client, db, throttle_rates):
+    throttle_rates({"anon": "2/min"})
     url = reverse("schema")  # public, and under the default (plan) throttle
 
     statuses = [
@@ -147,8 +130,8 @@ def test_anonymous_api_rate_is_per_address(api_client, db, set_rates):
 
 # ---------------------------------------------------------------- per target account (mail floods)
 @pytest.mark.parametrize("name", ["api:auth:forgot-password", "api:auth:verify-resend"])
-def test_account_mails_are_throttled_per_target_address_from_any_client(api_client, db, set_rates, name):
-    set_rates({"auth_email": "100/min", "auth_email_account": "2/hour"})
+def test_account_mails_are_throttled_per_target_address_from_any_client(api_client, db, throttle_rates, name):
+    throttle_rates({"auth_email": "100/min", "auth_email_account": "2/hour"})
     url = reverse(name)
     spellings = ["victim@example.com", " Victim@Example.COM ", "VICTIM@example.com"]
 
@@ -171,8 +154,8 @@ def test_account_mail_throttle_keys_on_a_hash_of_the_address(db):
 
 
 # ---------------------------------------------------------------- email_taken answers are rate-limited per caller
-def test_profile_email_changes_are_throttled_per_account(make_client, db, set_rates):
-    set_rates({"user_email": "2/hour"})
+def test_profile_email_changes_are_throttled_per_account(make_client, db, throttle_rates):
+    throttle_rates({"user_email": "2/hour"})
     UserFactory(email="taken@example.com")
     user = UserFactory()
     client, url = make_client(user), reverse("api:user-me")
@@ -188,8 +171,8 @@ def test_profile_email_changes_are_throttled_per_account(make_client, db, set_ra
     assert make_client(UserFactory()).patch(url, {"email": "taken@example.com"}).status_code == 400
 
 
-def test_user_create_by_org_admin_is_throttled_per_account(make_client, db, set_rates):
-    set_rates({"user_email": "2/hour"})
+def test_user_create_by_org_admin_is_throttled_per_account(make_client, db, throttle_rates):
+    throttle_rates({"user_email": "2/hour"})
     owner = UserFactory(plan="PREMIUM")
     organization = org_services.organization_create(name="Acme", created_by=owner)
     client, url = make_client(owner), reverse("api:user-list")
@@ -202,8 +185,8 @@ def test_user_create_by_org_admin_is_throttled_per_account(make_client, db, set_
     assert statuses == [201, 201, 429]
 
 
-def test_staff_email_writes_are_not_throttled(make_client, db, set_rates):
-    set_rates({"user_email": "1/hour"})
+def test_staff_email_writes_are_not_throttled(make_client, db, throttle_rates):
+    throttle_rates({"user_email": "1/hour"})
     client = make_client(UserFactory(role="ADMIN"))
 
     statuses = [client.post(reverse("api:user-list"), {"email": f"hire{n}@example.com"}).status_code for n in range(3)]

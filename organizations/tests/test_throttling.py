@@ -2,7 +2,6 @@
 
 import pytest
 from django.urls import reverse
-from rest_framework.throttling import SimpleRateThrottle
 
 from accounts import services as account_services
 from accounts.roles import Plan
@@ -11,14 +10,11 @@ from organizations.tests.utils import error_codes
 
 
 @pytest.fixture
-def rates(settings, monkeypatch):
-    merged = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "plan_FREE": "1/min", "plan_PREMIUM": "3/min"}
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": merged}
-    # DRF copies the rates onto the throttle class at import; keep that copy in step as well.
-    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", merged)
+def low_plan_rates(throttle_rates):
+    throttle_rates(plan_FREE="1/min", plan_PREMIUM="3/min")
 
 
-def test_organization_endpoints_are_throttled_by_plan_and_follow_an_upgrade(make_client, db, rates):
+def test_organization_endpoints_are_throttled_by_plan_and_follow_an_upgrade(make_client, db, low_plan_rates):
     user = UserFactory(plan=Plan.FREE)
     client = make_client(user)
     url = reverse("api:organization-list")
