@@ -117,6 +117,29 @@ def test_gunicorn_access_line_is_off_by_default():
     assert gunicorn_config()["accesslog"] == "None"
 
 
+def test_gunicorn_preloads_the_app_and_importing_it_opens_no_connection():
+    # Preloading imports the app in the master before forking: a connection made then would be shared by workers.
+    code = (
+        "import bazar.wsgi\n"
+        "from django.db import connections\n"
+        "from django.core.cache import cache\n"
+        "pool = connections['default'].pool\n"
+        "assert connections['default'].connection is None\n"
+        "assert pool is None or pool.closed, 'pool opened at import'\n"
+        "assert not cache.client._clients or not any(cache.client._clients), 'Redis client made at import'\n"
+        "print('clean')\n"
+    )
+    env = production_env(
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/postgres", REDIS_URL="redis://127.0.0.1:6379/9"
+    )
+
+    result = run([sys.executable, "-c", code], env)
+
+    assert gunicorn_config()["preload_app"] == "True"
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "clean"
+
+
 def test_gunicorn_logs_to_stdout_with_the_request_id_in_the_access_line():
     config = gunicorn_config(GUNICORN_TIMEOUT="45", GUNICORN_ACCESS_LOG="true")
 
