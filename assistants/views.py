@@ -1,7 +1,9 @@
+import uuid
 from collections import defaultdict
 
 from django.core.files.storage import default_storage
-from django.http import FileResponse
+from django.db.models import QuerySet
+from django.http import FileResponse, Http404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
@@ -18,7 +20,7 @@ from assistants.models import Message, Run, Thread
 from assistants.scoping import assistants_for, files_for, threads_for
 from assistants.validators import NULL_CHARACTERS
 from bazar.idempotency import idempotent
-from bazar.pagination import CreatedCursorPagination
+from bazar.pagination import CreatedCursorPagination, ParentScopedListMixin
 from bazar.permissions import IsStaff, PlanRequired
 
 
@@ -104,8 +106,9 @@ def with_file_ids(messages: list[Message]) -> list[Message]:
 _THREAD_PK = OpenApiParameter("thread_pk", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The thread.")
 
 
-class ThreadChildViewSet(viewsets.GenericViewSet):
-    """Base of the views under threads/{thread_pk}/: the thread is looked up in the caller's scope first."""
+class ThreadChildViewSet(ParentScopedListMixin, viewsets.GenericViewSet):
+    """Base of the views under threads/{thread_pk}/: reads reach the thread through the caller's scope in their own
+    query (`of_thread`), writes look it up first (`get_thread`); either way a thread out of scope answers 404."""
 
     pagination_class = CreatedCursorPagination
     ordering_fields = ["created_at"]
@@ -117,11 +120,22 @@ class ThreadChildViewSet(viewsets.GenericViewSet):
             )
         return self._thread
 
+    def check_parent(self) -> None:
+        self.get_thread()
+
+    def of_thread(self, rows: QuerySet) -> QuerySet:
+        """`rows` of the URL's thread if the caller may see it, checked in the rows' own query."""
+        try:
+            thread_pk = uuid.UUID(self.kwargs["thread_pk"])
+        except ValueError:  # the route takes any segment: one that is no UUID names no thread
+            raise Http404 from None
+        return rows.filter(thread_id=thread_pk, thread__in=threads_for(self.request.user))
+
 
 @extend_schema_view(list=extend_schema(parameters=[_THREAD_PK]), create=extend_schema(parameters=[_THREAD_PK]))
 @extend_validation_errors([errors.ROLE_NOT_ALLOWED], field_name="role", actions=["create"])
 @extend_validation_errors([errors.TOO_MANY_FILES, "does_not_exist"], field_name="file_ids", actions=["create"])
-class MessageViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, ThreadChildViewSet):
+class MessageViewSet(mixins.CreateModelMixin, ThreadChildViewSet):
     """A thread's messages, oldest first, cursor-paginated on (created_at, id)."""
 
     filterset_class = MessageFilter
@@ -129,7 +143,7 @@ class MessageViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, ThreadChild
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Message.objects.none()
-        return Message.objects.filter(thread=self.get_thread())
+        return self.of_thread(Message.objects.all())
 
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
@@ -161,7 +175,7 @@ class MessageViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, ThreadChild
     actions=["create"],
 )
 @extend_validation_errors([errors.RUN_NOT_CANCELLABLE], field_name="non_field_errors", actions=["cancel"])
-class RunViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.RetrieveModelMixin, ThreadChildViewSet):
+class RunViewSet(mixins.CreateModelMixin, mixins.RetrieveModelMixin, ThreadChildViewSet):
     """A thread's runs. Starting (executing) and cancelling one needs PLUS or above."""
 
     serializer_class = serializers.RunSerializer
@@ -172,7 +186,7 @@ class RunViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, mixins.Retrieve
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Run.objects.none()
-        return Run.objects.filter(thread=self.get_thread()).prefetch_related("files")
+        return self.of_thread(Run.objects.prefetch_related("files"))
 
     @extend_schema(request=serializers.RunCreateSerializer, responses={201: serializers.RunSerializer})
     @idempotent

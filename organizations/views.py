@@ -1,3 +1,6 @@
+from collections.abc import Callable
+
+from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -11,11 +14,12 @@ from rest_framework.views import APIView
 
 from accounts.models import User
 from bazar.idempotency import idempotent
+from bazar.pagination import ParentScopedListMixin
 from bazar.permissions import ActionPermissionsMixin, IsOrgAdmin, IsOrgOwner, IsSelf, IsVerified
 from bazar.validation import validated
 from organizations import errors, serializers, services
 from organizations.models import Invitation, InvitationStatus, Membership, Organization, OrgRole
-from organizations.scoping import organizations_visible_to, users_visible_to
+from organizations.scoping import admin_org_ids, member_org_ids, organizations_visible_to, users_visible_to
 
 UUID_PATTERN = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 
@@ -35,6 +39,12 @@ class OrganizationScopedMixin:
 
     def get_org_role(self) -> str | None:
         return self.get_organization().my_role
+
+    def of_organization(self, rows: QuerySet, org_ids: Callable[[User], QuerySet]) -> QuerySet:
+        """`rows` of the URL's organization if it is among `org_ids(caller)` (staff: any), checked in the rows' own
+        query: the organization itself is looked up only where needed (see ParentScopedListMixin)."""
+        rows = rows.filter(organization_id=self.kwargs[self.organization_url_kwarg])
+        return rows if self.request.user.is_staff else rows.filter(organization__in=org_ids(self.request.user))
 
 
 def _organization_data(organization, user) -> dict:
@@ -140,7 +150,7 @@ class MembershipFilter(filters.FilterSet):
 class MembershipViewSet(
     ActionPermissionsMixin,
     OrganizationScopedMixin,
-    mixins.ListModelMixin,
+    ParentScopedListMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
@@ -166,9 +176,12 @@ class MembershipViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Membership.objects.none()
-        return Membership.objects.filter(organization=self.get_organization(), user__is_active=True).select_related(
-            "user"
+        return self.of_organization(
+            Membership.objects.filter(user__is_active=True).select_related("user"), member_org_ids
         )
+
+    def check_parent(self) -> None:
+        self.get_organization()
 
     @extend_schema(request=serializers.MembershipCreateSerializer, responses={201: serializers.MembershipSerializer})
     @idempotent
@@ -218,7 +231,7 @@ class InvitationFilter(filters.FilterSet):
 )
 class InvitationViewSet(
     OrganizationScopedMixin,
-    mixins.ListModelMixin,
+    ParentScopedListMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
@@ -237,7 +250,18 @@ class InvitationViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Invitation.objects.none()
-        return Invitation.objects.filter(organization=self.get_organization())
+        return self.of_organization(Invitation.objects.all(), admin_org_ids)
+
+    def check_permissions(self, request):
+        # A list shows only the invitations of organizations the caller administers, so it checks IsOrgAdmin (which
+        # looks the organization up) only when it has none to show: in check_parent.
+        if self.action != "list":
+            super().check_permissions(request)
+        elif not request.user.is_authenticated:
+            self.permission_denied(request)
+
+    def check_parent(self) -> None:
+        super().check_permissions(self.request)  # IsOrgAdmin: 404 out of scope, 403 below ADMIN
 
     @extend_schema(request=serializers.InvitationCreateSerializer, responses={201: serializers.InvitationSerializer})
     @idempotent

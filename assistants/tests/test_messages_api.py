@@ -89,6 +89,28 @@ def test_message_of_a_malformed_thread_id_is_not_found(free_user, make_client):
     assert response.status_code == 404
 
 
+@pytest.mark.parametrize("params", [{}, {"role": "user"}, {"run": "not-a-uuid"}, {"cursor": "bogus"}])
+def test_message_list_of_another_users_thread_is_not_found_whatever_the_query(premium_user, make_client, params):
+    # The list reaches the thread through the caller's scope in its own query; a filter matching nothing, an
+    # invalid filter or cursor must still answer the thread's 404 first.
+    other = ThreadFactory()
+    MessageFactory(thread=other)
+
+    response = make_client(premium_user).get(url(other), params)
+
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["detail"] == "Not found."
+
+
+def test_message_list_of_a_thread_without_messages_is_an_empty_page(free_user, make_client):
+    thread = ThreadFactory(owner=free_user)
+
+    response = make_client(free_user).get(url(thread))
+
+    assert response.status_code == 200
+    assert response.json()["results"] == []
+
+
 def test_message_attaches_files_of_the_callers_organizations(premium_user, staff_admin, make_client, join, org):
     join(premium_user, org)
     thread = ThreadFactory(owner=premium_user)
@@ -182,7 +204,7 @@ def test_message_list_query_count_does_not_grow_with_rows(
     file = make_file(organization=org, uploaded_by=staff_admin)
     client = make_client(premium_user)
     MessageFactory(thread=thread).files.add(file)
-    with django_assert_num_queries(4) as one:  # user, thread, page, files of the page
+    with django_assert_num_queries(3) as one:  # user, page (through the thread in scope), files of the page
         assert len(client.get(url(thread), {"page_size": 100}).json()["results"]) == 1
     for message in MessageFactory.create_batch(49, thread=thread):
         message.files.add(file)

@@ -232,6 +232,35 @@ def test_run_of_another_thread_is_not_found_under_mine(plus_user, make_client, t
     assert response.status_code == 404
 
 
+@pytest.mark.parametrize("params", [{}, {"status": "failed"}, {"status": "bogus"}, {"cursor": "bogus"}])
+def test_run_list_of_another_users_thread_is_not_found_whatever_the_query(
+    plus_user, make_client, thread_of, make_user, params
+):
+    # The list reaches the thread through the caller's scope in its own query; a filter matching nothing, an
+    # invalid filter or cursor must still answer the thread's 404 first.
+    other_run = RunFactory(thread=thread_of(make_user("PLUS")), status=RunStatus.COMPLETED)
+
+    response = make_client(plus_user).get(runs_url(other_run.thread), params)
+
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["detail"] == "Not found."
+
+
+def test_run_list_of_a_thread_without_runs_is_an_empty_page(plus_user, make_client, thread_of):
+    response = make_client(plus_user).get(runs_url(thread_of(plus_user)))
+
+    assert response.status_code == 200
+    assert response.json()["results"] == []
+
+
+def test_run_of_a_malformed_thread_id_is_not_found(plus_user, make_client, thread_of):
+    run = RunFactory(thread=thread_of(plus_user))
+    client = make_client(plus_user)
+
+    assert client.get("/api/v1/threads/not-a-uuid/runs/").status_code == 404
+    assert client.get(f"/api/v1/threads/not-a-uuid/runs/{run.pk}/").status_code == 404
+
+
 def test_run_start_refuses_an_empty_thread(plus_user, make_client):
     thread = ThreadFactory(owner=plus_user)
 
@@ -486,7 +515,7 @@ def test_run_list_query_count_does_not_grow_with_rows(
     file = make_file(organization=org, uploaded_by=staff_admin)
     client = make_client(premium_user)
     RunFactory(thread=thread).files.add(file)
-    with django_assert_num_queries(4) as one:  # user, thread, page, files of the page
+    with django_assert_num_queries(3) as one:  # user, page (through the thread in scope), files of the page
         assert len(client.get(runs_url(thread), {"page_size": 100}).json()["results"]) == 1
     for run in RunFactory.create_batch(49, thread=thread):
         run.files.add(file)

@@ -1,6 +1,7 @@
 """Invitation lifecycle: create → email with a link → accept once, by the invited address only; expiry, revoke,
 resend, reuse, unknown emails that register later, and purge."""
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -361,6 +362,46 @@ def test_invitations_of_another_organization_are_not_found(make_client, outsider
     assert client.delete(invitation_url(invitation)).status_code == 404
     invitation.refresh_from_db()
     assert invitation.revoked_at is None
+
+
+@pytest.mark.parametrize("params", [{}, {"status": "bogus"}, {"page": 2}])
+def test_invitation_list_of_another_organization_is_not_found_whatever_the_query(
+    make_client, outsider, organization, params
+):
+    InvitationFactory(organization=organization)
+
+    response = make_client(outsider).get(invitations_url(organization), params)
+
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["detail"] == "Not found."
+
+
+@pytest.mark.parametrize("params", [{}, {"status": "bogus"}, {"page": 2}])
+def test_invitation_list_is_forbidden_to_a_member_whatever_the_query(make_client, org_member, organization, params):
+    # The list shows only the invitations of organizations the caller administers and checks the role only when it
+    # has none to show: a MEMBER must still be refused, not answered an empty page, however the query fails.
+    InvitationFactory(organization=organization)
+
+    response = make_client(org_member).get(invitations_url(organization), params)
+
+    assert response.status_code == 403
+    assert error_codes(response) == ["org_role_required"]
+
+
+@pytest.mark.parametrize("caller", ["owner", "org_admin", "staff_admin"])
+def test_invitation_list_of_an_organization_without_invitations_is_an_empty_page(
+    request, make_client, organization, caller
+):
+    response = make_client(request.getfixturevalue(caller)).get(invitations_url(organization))
+
+    assert response.status_code == 200
+    assert (response.json()["count"], response.json()["results"]) == (0, [])
+
+
+def test_invitation_list_of_an_unknown_organization_is_not_found_for_staff(make_client, staff_admin):
+    url = reverse("api:organization-invitation-list", kwargs={"organization_pk": uuid.uuid4()})
+
+    assert make_client(staff_admin).get(url).status_code == 404
 
 
 def test_invitation_of_another_organization_is_not_found_through_my_organization(

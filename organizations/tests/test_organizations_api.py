@@ -1,5 +1,7 @@
 """Organizations and members over the API: scope (404 outside), roles, and the one error format."""
 
+import uuid
+
 import pytest
 from django.urls import reverse
 
@@ -252,6 +254,32 @@ def test_members_of_another_tenant_are_not_found(make_client, outsider, owner, o
 
     assert response.status_code == 404
     assert Membership.objects.get(organization=organization, user=owner).role == OrgRole.OWNER
+
+
+@pytest.mark.parametrize("params", [{}, {"role": "ADMIN"}, {"role": "WIZARD"}, {"page": 2}])
+def test_member_list_of_another_tenant_is_not_found_whatever_the_query(make_client, outsider, organization, params):
+    # The list reaches the organization through the caller's scope in its own queries; a filter matching nothing,
+    # an invalid filter or page must still answer the organization's 404 first.
+    response = make_client(outsider).get(members_url(organization), params)
+
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["detail"] == "Not found."
+
+
+def test_member_list_answers_an_empty_page_when_no_member_matches(make_client, org_member, organization):
+    response = make_client(org_member).get(members_url(organization), {"role": OrgRole.ADMIN})
+
+    assert response.status_code == 200
+    assert (response.json()["count"], response.json()["results"]) == (0, [])
+
+
+def test_member_list_for_staff_shows_any_organization_and_not_an_unknown_one(
+    make_client, staff_admin, owner, organization
+):
+    client = make_client(staff_admin)
+
+    assert [row["user"]["id"] for row in client.get(members_url(organization)).json()["results"]] == [str(owner.pk)]
+    assert client.get(f"{LIST_URL}{uuid.uuid4()}/members/").status_code == 404
 
 
 def test_member_role_change_needs_no_plan(make_client, organization):
