@@ -1,8 +1,28 @@
 from django.conf import settings as django_settings
 from django.db import models
 
+from assistants.caching import assistants_changed
 from assistants.validators import reject_null_characters
 from bazar.ids import uuid7
+
+
+class AssistantQuerySet(models.QuerySet):
+    """Bulk writes skip the model's signals: they drop the cached assistants lists here instead."""
+
+    def update(self, **kwargs) -> int:
+        count = super().update(**kwargs)
+        assistants_changed(using=self.db)
+        return count
+
+    def bulk_create(self, *args, **kwargs) -> list:
+        created = super().bulk_create(*args, **kwargs)
+        assistants_changed(using=self.db)
+        return created
+
+    def bulk_update(self, *args, **kwargs) -> int:
+        count = super().bulk_update(*args, **kwargs)
+        assistants_changed(using=self.db)
+        return count
 
 
 class Assistant(models.Model):
@@ -24,6 +44,8 @@ class Assistant(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = AssistantQuerySet.as_manager()
 
     class Meta:
         db_table = "assistants"

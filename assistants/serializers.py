@@ -5,6 +5,7 @@ from assistants.models import Assistant, File, Message, MessageRole, Run, Thread
 from assistants.scoping import assistants_for
 from assistants.services import MAX_FILES_PER_REQUEST
 from assistants.validators import reject_null_characters
+from bazar.serializers import FastReadModelSerializer
 from organizations.models import Organization
 from organizations.scoping import organizations_visible_to
 
@@ -30,7 +31,7 @@ def _json_object(value):
     return value
 
 
-class AssistantSerializer(serializers.ModelSerializer):
+class AssistantSerializer(FastReadModelSerializer):
     organization = serializers.PrimaryKeyRelatedField(
         queryset=Organization.objects.all(), allow_null=True, required=False
     )

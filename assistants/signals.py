@@ -1,15 +1,18 @@
 """Storage housekeeping: a File's bytes leave storage once its row's deletion is committed, however the row
-went (the service, the admin, a cascade from its organization)."""
+went (the service, the admin, a cascade from its organization). Cached assistants lists are dropped by every write
+to an assistant or a membership, however it came (bulk writes: AssistantQuerySet)."""
 
 import logging
 from functools import partial
 
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from assistants.models import File
+from assistants.caching import assistants_changed
+from assistants.models import Assistant, File
+from organizations.models import Membership
 
 logger = logging.getLogger(__name__)
 
@@ -24,3 +27,11 @@ def _delete_bytes(path: str) -> None:
 @receiver(post_delete, sender=File, dispatch_uid="assistants.file_bytes_delete")
 def file_bytes_delete(sender, instance: File, using: str, **kwargs) -> None:
     transaction.on_commit(partial(_delete_bytes, instance.storage_path), using=using)
+
+
+@receiver(post_save, sender=Assistant, dispatch_uid="assistants.list_cache_assistant_saved")
+@receiver(post_delete, sender=Assistant, dispatch_uid="assistants.list_cache_assistant_deleted")
+@receiver(post_save, sender=Membership, dispatch_uid="assistants.list_cache_membership_saved")
+@receiver(post_delete, sender=Membership, dispatch_uid="assistants.list_cache_membership_deleted")
+def list_cache_drop(sender, using: str, **kwargs) -> None:
+    assistants_changed(using=using)

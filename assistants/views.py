@@ -15,6 +15,7 @@ from rest_framework.response import Response
 
 from accounts.roles import Plan
 from assistants import errors, serializers, services
+from assistants.caching import cached_list
 from assistants.filters import AssistantFilter, FileFilter, MessageFilter, RunFilter, ThreadFilter
 from assistants.models import Message, Run, Thread
 from assistants.scoping import assistants_for, files_for, threads_for
@@ -42,6 +43,11 @@ class AssistantViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return assistants_for(self.request.user)
+
+    def list(self, request, *args, **kwargs):
+        """Served from the cache until a write could change it (assistants/caching.py)."""
+        build_page = super().list
+        return Response(cached_list(request, lambda: build_page(request, *args, **kwargs).data))
 
     def perform_create(self, serializer):
         serializer.save(created_by=self.request.user)
