@@ -2,11 +2,28 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.db.models.functions import Lower
 
+from accounts.caching import users_changed
 from accounts.roles import Plan, Role, is_staff_role
 from bazar.ids import uuid7
 
 
-class UserManager(BaseUserManager):
+class UserQuerySet(models.QuerySet):
+    """Bulk writes skip the model's signals: they drop the affected users' cached copies here instead."""
+
+    def update(self, **kwargs) -> int:
+        user_ids = list(self.values_list("pk", flat=True))
+        count = super().update(**kwargs)
+        users_changed(user_ids, using=self.db)
+        return count
+
+    def bulk_update(self, objs, *args, **kwargs) -> int:
+        objs = list(objs)
+        count = super().bulk_update(objs, *args, **kwargs)
+        users_changed([obj.pk for obj in objs], using=self.db)
+        return count
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     use_in_migrations = True
 
     def create_user(self, email: str, password: str | None = None, **fields) -> "User":

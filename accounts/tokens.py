@@ -1,11 +1,10 @@
 """Tokens: JWT pairs carrying the user's claims, and single-use signed tokens for email links."""
 
-import functools
 import uuid
 
 from django.conf import settings
 from django.core import signing
-from django.db import connections, router, transaction
+from django.db import transaction
 from django.utils.crypto import constant_time_compare, salted_hmac
 from rest_framework import exceptions
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
@@ -15,6 +14,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import errors
+from accounts.caching import cached_user
 from accounts.models import User
 
 VERSION_CLAIM = "ver"  # the user's token_version when the token was issued; tokens without it are refused
@@ -126,24 +126,13 @@ def token_version_of(token) -> int:
     return version
 
 
-@functools.cache
-def _user_by_pk_sql(alias: str, vendor: str) -> str:
-    # What the ORM writes for User.objects.filter(pk=...), compiled once per database.
-    return User.objects.using(alias).filter(pk=uuid.UUID(int=0)).order_by().query.sql_with_params()[0]
-
-
-def _user_by_pk(user_id: uuid.UUID) -> User | None:
-    """One indexed query, run on every authenticated request. Compiling the ORM query costs more CPU than running
-    it (make bench: users/me 0.5 -> 0.3 ms for this lookup), so the compiled SQL is kept and only run here."""
-    connection = connections[router.db_for_read(User)]
-    sql = _user_by_pk_sql(connection.alias, connection.vendor)
-    params = [User._meta.pk.get_db_prep_value(user_id, connection)]
-    return next(iter(User.objects.db_manager(connection.alias).raw(sql, params)), None)
-
-
 def active_user(user_id, version: int) -> User:
-    """The user a valid token names, refused when deleted, blocked or revoked since the token was issued."""
-    user = _user_by_pk(uuid.UUID(str(user_id))) if _is_uuid(user_id) else None
+    """The user a valid token names, refused when deleted, blocked or revoked since the token was issued.
+    From the cache when the row has not changed since (accounts/caching.py), else one indexed query."""
+    user = None
+    if _is_uuid(user_id):
+        pk = uuid.UUID(str(user_id))
+        user = cached_user(pk, lambda: User.objects.filter(pk=pk).first())
     if user is None or not user.is_active:
         raise exceptions.AuthenticationFailed("User not found or deactivated.", code=errors.USER_INACTIVE)
     if user.is_blocked:

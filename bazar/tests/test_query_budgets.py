@@ -1,5 +1,6 @@
 """Query budgets: no N+1 anywhere. Every list answers in at most LIST_BUDGET queries whatever the page size (the
-same count for 1 row as for 50), every detail in at most DETAIL_BUDGET, and authentication costs one query.
+same count for 1 row as for 50), every detail in at most DETAIL_BUDGET, and authentication costs one query (none
+once the user is cached).
 
 To cover a new endpoint, add one line to LISTS or DETAILS: a maker that creates `n` rows the caller can see (with
 their related rows filled in, so that a missing select_related/prefetch_related shows) and returns the URL kwargs.
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import connection
@@ -261,15 +263,20 @@ def _authentication_sql(user) -> list[str]:
     return [q["sql"] for q in queries.captured_queries]
 
 
-def test_authentication_costs_one_query(world):
+def test_authentication_costs_one_query_then_none_until_the_user_changes(world):
+    first, cached = _authentication_sql(world.user), _authentication_sql(world.user)
+    world.user.save()
+
+    assert (len(first), len(cached)) == (1, 0)
     assert len(_authentication_sql(world.user)) == 1
 
 
 @pytest.mark.parametrize("name", [*LISTS, *DETAILS])
-def test_endpoint_authenticates_with_one_query(name, world, make_client):
+def test_endpoint_loads_the_user_once_at_most(name, world, make_client):
     (auth_sql,) = _authentication_sql(world.user)
     kwargs = LISTS[name](world, 2) if name in LISTS else DETAILS[name](world)
     client = make_client(world.user)
+    cache.clear()  # the signed-in user is not cached yet: authentication loads it, and nothing else may again
     _, sql = _get(client, reverse(f"api:{name}", kwargs=kwargs))
 
     assert sql.count(auth_sql) == 1, f"{name}: the user is loaded {sql.count(auth_sql)} times: {sql}"

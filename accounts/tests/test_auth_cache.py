@@ -1,0 +1,95 @@
+"""The signed-in user is cached between requests, and every change to the account is seen by the very next one."""
+
+import pytest
+from django.urls import reverse
+from rest_framework.test import APIRequestFactory
+
+from accounts import services
+from accounts.authentication import JWTAuthentication
+from accounts.caching import cached_user, users_changed
+from accounts.models import User
+from accounts.roles import Plan, Role
+from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.utils import error_codes
+from accounts.tokens import token_pair_for
+
+ME = reverse("api:user-me")
+USERS = reverse("api:user-list")
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_second_request_reads_the_user_from_the_cache(make_client, django_assert_num_queries):
+    client = make_client(UserFactory())
+    client.get(ME)
+
+    with django_assert_num_queries(0):
+        assert client.get(ME).status_code == 200
+
+
+# (what happens to the account, then the status and error code of the next request with the same token)
+CHANGES = {
+    "blocked": (lambda user: services.user_block(user=user, reason="abuse"), 401, "account_blocked"),
+    "deleted": (lambda user: services.user_deactivate(user=user), 401, "user_inactive"),
+    "all tokens revoked": (lambda user: services.tokens_revoke_all(user=user), 401, "token_revoked"),
+    "password changed": (
+        lambda user: services.password_change(user=user, current_password=PASSWORD, new_password="Zq8!brand-new"),
+        401,
+        "token_revoked",
+    ),
+    "blocked by a bulk update": (lambda user: User.objects.filter(pk=user.pk).update(is_blocked=True), 401, None),
+    "row deleted": (lambda user: User.objects.filter(pk=user.pk).delete(), 401, "user_inactive"),
+}
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_change_to_the_account_refuses_the_next_request_at_once(change, make_client):
+    user = UserFactory()
+    client = make_client(user)
+    assert client.get(ME).status_code == 200  # cached from here on
+    apply, status, code = CHANGES[change]
+
+    apply(user)
+    response = client.get(ME)
+
+    assert response.status_code == status
+    if code:
+        assert error_codes(response) == [code]
+
+
+def test_role_and_plan_changes_apply_to_the_next_request(make_client):
+    user = UserFactory(plan=Plan.FREE)
+    client = make_client(user)
+    assert client.get(USERS, {"role": "ADMIN"}).status_code == 200
+    assert client.get(ME).json()["plan"] == Plan.FREE
+
+    services.user_set_plan(user=user, plan=Plan.PREMIUM)
+    services.user_set_role(user=user, role=Role.ADMIN)
+    me = client.get(ME).json()
+
+    assert (me["plan"], me["role"]) == (Plan.PREMIUM, Role.ADMIN)
+    # Staff see every account: the list is no longer limited to the caller's colleagues.
+    UserFactory.create_batch(2)
+    assert client.get(USERS).json()["count"] == User.objects.count()
+
+
+def test_a_copy_read_before_a_write_committed_is_not_served_after_the_commit(django_capture_on_commit_callbacks):
+    user = UserFactory()
+    with django_capture_on_commit_callbacks() as committed:
+        users_changed([user.pk])
+        # Another request reads the row now, before the write is visible to it.
+        cached_user(user.pk, load=lambda: "as it was")
+    served_before = cached_user(user.pk, load=lambda: "read again")
+
+    for callback in committed:
+        callback()
+
+    assert served_before == "as it was"
+    assert cached_user(user.pk, load=lambda: "as it is now") == "as it is now"
+
+
+def test_users_do_not_share_cached_copies():
+    one, other = UserFactory(), UserFactory()
+    for user in (one, other, one, other):
+        request = APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {token_pair_for(user)['access']}")
+        assert JWTAuthentication().authenticate(request)[0] == user
