@@ -39,6 +39,11 @@ bind = [os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT') or 
 # One process per CPU, each with a few threads: requests mostly wait on PostgreSQL, Redis or the assistant
 # engine, and threads share one psycopg pool per process. WEB_CONCURRENCY overrides (the Heroku convention).
 workers = _env_int("WEB_CONCURRENCY", _cpu_count())
+# Each worker listens on its own SO_REUSEPORT socket, so the kernel spreads new connections evenly. On one shared
+# socket whichever worker woke first took them: make bench saw 32 connections split so unevenly that one process
+# served most of them on one core (users/me ~370 req/s instead of ~750, in about half the runs). TCP binds only:
+# a Unix socket path cannot be bound once per worker.
+reuse_port = _env_bool("GUNICORN_REUSE_PORT", default=True) and not any(b.startswith("unix:") for b in bind)
 worker_class = "gthread"
 threads = _env_int("GUNICORN_THREADS", 4)
 # A worker silent for this long is killed and replaced; a request may not run longer.
@@ -46,10 +51,11 @@ timeout = _env_int("GUNICORN_TIMEOUT", 30)
 # On SIGTERM (a deploy, `docker compose stop`) running requests get this long to finish.
 graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
-# Recycle workers now and then so a slow leak never grows; the jitter keeps them from restarting together.
-# Booting a worker costs ~1.25 s of CPU (measured by `make bench`): at 1 000 requests that was ~1.25 ms on
-# every request, at 10 000 it is noise.
-max_requests = _env_int("GUNICORN_MAX_REQUESTS", 10000)
+# Workers are not recycled by default: with a socket per worker (reuse_port) a recycled worker drops the
+# connections waiting in its accept queue (make bench: read errors, and users/me p99 at 32 connections 55 -> 150+
+# ms around each restart), and a worker's memory stays flat once warm (make bench reports it). Set a count (with
+# GUNICORN_REUSE_PORT=false) if a leak ever shows; the jitter keeps workers from restarting together.
+max_requests = _env_int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 1000)
 # Import the application once, in the master, before forking: a recycled worker starts in milliseconds instead of
 # importing Django again (~1.25 s of CPU, during which its queued requests wait), and workers share that memory.

@@ -140,6 +140,11 @@ def test_gunicorn_preloads_the_app_and_importing_it_opens_no_connection():
     assert result.stdout.strip() == "clean"
 
 
+def test_gunicorn_balances_connections_with_a_socket_per_worker_on_tcp_only():
+    assert gunicorn_config()["reuse_port"] == "True"
+    assert gunicorn_config(GUNICORN_BIND="unix:/run/bazar.sock")["reuse_port"] == "False"
+
+
 def test_gunicorn_logs_to_stdout_with_the_request_id_in_the_access_line():
     config = gunicorn_config(GUNICORN_TIMEOUT="45", GUNICORN_ACCESS_LOG="true")
 

@@ -282,6 +282,18 @@ class Server:
                 total += int(fields[11]) + int(fields[12])
         return total / TICKS
 
+    def worker_rss_mb(self) -> list[float]:
+        """Resident memory of each live worker, in MB."""
+        sizes = []
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+            except OSError:
+                continue
+            if int(fields.get("PPid", "0").strip()) == self.process.pid and "VmRSS" in fields:
+                sizes.append(int(fields["VmRSS"].split()[0]) / 1024)
+        return sorted(sizes)
+
     def __exit__(self, *exc) -> None:
         if self in _running:
             _running.remove(self)
@@ -524,7 +536,12 @@ def worker_comparison(endpoints: Endpoints, seed: dict, production: dict) -> lis
     same = f"{production['worker_class']}, {production['workers']} workers"
     configs = [c for c in configs if not c[0].startswith(same)]
     configs += [
-        ("production config, --max-requests 0 (no worker recycling)", ("--max-requests", "0"), {}),
+        (
+            "production config, GUNICORN_REUSE_PORT=false (one socket shared by the workers)",
+            (),
+            {"GUNICORN_REUSE_PORT": "false"},
+        ),
+        ("production config, GUNICORN_MAX_REQUESTS=2000 (workers recycled)", (), {"GUNICORN_MAX_REQUESTS": "2000"}),
         ("production config, GUNICORN_ACCESS_LOG=true", (), {"GUNICORN_ACCESS_LOG": "true"}),
     ]
     rows = []
@@ -538,8 +555,15 @@ def worker_comparison(endpoints: Endpoints, seed: dict, production: dict) -> lis
             ready_path=seed["paths"]["health"],
         ):
             log(f"workers: {label}")
-            rows.append({"config": label, "results": {n: endpoints.measure(n) for n in names}})
+            results = {n: endpoints.measure(n) for n in names}
+            results["soak"] = soak_row(endpoints, duration=DURATION)
+            rows.append({"config": label, "results": results})
     return rows
+
+
+def soak_row(endpoints: "Endpoints", duration: str) -> dict:
+    row = endpoints.measure("me", connections=SOAK_CONNECTIONS, duration=duration)
+    return {**row, "label": f"users/me, {SOAK_CONNECTIONS} connections"}
 
 
 # ---------------------------------------------------------------- report
@@ -656,8 +680,8 @@ def write_report(ctx: dict) -> str:
         "",
         "How to read it: wrk keeps a fixed number of connections busy (closed loop), so p50/p99 include the time a "
         "request waits for a free worker; req/s is what two workers on this machine sustain while PostgreSQL, Redis "
-        "and wrk share the same cores. The ceiling is what gunicorn alone, with the same config, access log "
-        "included, does with a handler that returns at once. Server CPU ms/req is the CPU gunicorn's processes spent "
+        "and wrk share the same cores. The ceiling is what gunicorn alone, with the same config, "
+        "does with a handler that returns at once. Server CPU ms/req is the CPU gunicorn's processes spent "
         "per answered request (PostgreSQL and Redis not included): unlike req/s it barely moves when other programs "
         "compete for the cores, so its ratio to the ceiling is the steadier of the two on a shared machine.",
         "",
@@ -700,7 +724,9 @@ def write_report(ctx: dict) -> str:
         "",
         f"## users/me at {SOAK_CONNECTIONS} connections for {SOAK_DURATION}",
         "",
-        table(header, [fmt_row({"label": "users/me", **soak} if "rps" in soak else soak, ceiling)]),
+        table(header, [fmt_row(soak, ceiling)]),
+        "",
+        memory_line(ctx.get("memory")),
         "",
         "## Login flood",
         "",
@@ -727,7 +753,8 @@ def write_report(ctx: dict) -> str:
     if ctx["workers"]:
         names = list(ctx["workers"][0]["results"])
         prod_label = f"production: {gun['worker_class']}, {gun['workers']} workers x {gun['threads']} threads"
-        rows = [[prod_label] + [_rps_p99(ctx["results"].get(n, {})) for n in names]]
+        production = {**ctx["results"], "soak": soak}
+        rows = [[prod_label] + [_rps_p99(production.get(n, {})) for n in names]]
         rows += [[w["config"]] + [_rps_p99(w["results"][n]) for n in names] for w in ctx["workers"]]
         parts += [
             "## gunicorn worker type and count",
@@ -786,10 +813,23 @@ def write_report(ctx: dict) -> str:
     return text
 
 
+def memory_line(memory: dict | None) -> str:
+    """Worker memory across the run: what tells whether workers need recycling (gunicorn.conf.py max_requests)."""
+    if not memory or not memory["after"]:
+        return "Worker memory: not measured."
+    before = ", ".join(f"{mb:.0f}" for mb in memory["after_probe"])
+    after = ", ".join(f"{mb:.0f}" for mb in memory["after"])
+    return (
+        f"Worker memory (resident, MB per worker): {before} after the first requests, {after} after "
+        f"{memory['requests']:,} more requests (the rows above), with no worker recycled."
+    )
+
+
 def _rps_p99(row: dict) -> str:
     if "rps" not in row:
         return row.get("note", NA)
-    return f"{row['rps']:.0f} req/s, p99 {row['p99']:.0f}, {row.get('cpu_ms', 0):.1f} ms CPU"
+    errors = f", {row['errors']} errors" if row.get("errors") else ""
+    return f"{row['rps']:.0f} req/s, p99 {row['p99']:.0f}, {row.get('cpu_ms', 0):.1f} ms CPU{errors}"
 
 
 def flood_rows(result: dict, label: str) -> list[list[str]]:
@@ -866,13 +906,16 @@ def main() -> None:
     with Server("app", "bazar.wsgi", env={**APP_ENV, **UNTHROTTLED}, ready_path=seed["paths"]["health"]) as server:
         endpoints = Endpoints(seed, server.base)
         endpoints.probe()
+        warm_rss = server.worker_rss_mb()
         for note_name, note in endpoints.notes.items():
             log(f"  {note_name}: {note}")
         log("per endpoint")
         for name in endpoints.specs:
             results[name] = endpoints.measure(name)
         log(f"users/me at {SOAK_CONNECTIONS} connections for {SOAK_DURATION}")
-        soak = endpoints.measure("me", connections=SOAK_CONNECTIONS, duration=SOAK_DURATION)
+        soak = soak_row(endpoints, duration=SOAK_DURATION)
+        served = sum(r.get("requests", 0) for r in [*results.values(), soak])
+        memory = {"after_probe": warm_rss, "requests": served, "after": server.worker_rss_mb()}
         log("login flood, unprotected")
         flood_open = flood_scenario(endpoints, "open", rate=FLOOD_RATE)
 
@@ -909,6 +952,7 @@ def main() -> None:
         "ceiling": ceiling,
         "results": results,
         "soak": soak,
+        "memory": memory,
         "flood_open": flood_open,
         "flood_protected": flood_protected,
         "workers": workers,
