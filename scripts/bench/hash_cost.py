@@ -25,7 +25,7 @@ from argon2.low_level import Type, hash_secret  # noqa: E402
 from django.contrib.auth.hashers import get_hasher  # noqa: E402
 
 # (time_cost, memory_cost KiB, parallelism); Django's default first, then candidates around 50-100 ms.
-GRID = [(2, 102_400, 8), (2, 19_456, 1), (2, 24_576, 1), (3, 24_576, 1), (2, 32_768, 1), (1, 47_104, 1)]
+GRID = [(2, 102_400, 8), (2, 19_456, 1), (3, 24_576, 1), (4, 24_576, 1), (5, 24_576, 1), (2, 32_768, 1), (1, 47_104, 1)]
 
 
 def cpu_ms(work, rounds: int) -> dict:
