@@ -132,7 +132,8 @@ def active_user(user_id, version: int) -> User:
     user = None
     if _is_uuid(user_id):
         pk = uuid.UUID(str(user_id))
-        user = cached_user(pk, lambda: User.objects.filter(pk=pk).first())
+        # Without the password hash, so that no hash sits in the cache; it loads on demand (changing a password).
+        user = cached_user(pk, lambda: User.objects.defer("password").filter(pk=pk).first())
     if user is None or not user.is_active:
         raise exceptions.AuthenticationFailed("User not found or deactivated.", code=errors.USER_INACTIVE)
     if user.is_blocked:

@@ -1,6 +1,7 @@
 """The signed-in user is cached between requests, and every change to the account is seen by the very next one."""
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 from rest_framework.test import APIRequestFactory
 
@@ -86,6 +87,29 @@ def test_a_copy_read_before_a_write_committed_is_not_served_after_the_commit(dja
 
     assert served_before == "as it was"
     assert cached_user(user.pk, load=lambda: "as it is now") == "as it is now"
+
+
+def test_the_cached_copy_holds_no_password_hash(make_client):
+    user = UserFactory()
+    make_client(user).get(ME)
+
+    _, cached = cache.get(f"auth:user:{user.pk}")
+
+    assert "password" in cached.get_deferred_fields()
+    assert user.password not in repr(cached.__dict__)
+
+
+def test_a_password_change_still_checks_the_current_password(make_client):
+    user = UserFactory()
+    client = make_client(user)
+    client.get(ME)
+    url = reverse("api:auth:change-password")
+
+    wrong = client.post(url, {"current_password": "not it", "new_password": "Zq8!brand-new"})
+    right = client.post(url, {"current_password": PASSWORD, "new_password": "Zq8!brand-new"})
+
+    assert wrong.status_code == 400
+    assert right.status_code in (200, 204)
 
 
 def test_users_do_not_share_cached_copies():
