@@ -39,11 +39,6 @@ bind = [os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('PORT') or 
 # One process per CPU, each with a few threads: requests mostly wait on PostgreSQL, Redis or the assistant
 # engine, and threads share one psycopg pool per process. WEB_CONCURRENCY overrides (the Heroku convention).
 workers = _env_int("WEB_CONCURRENCY", _cpu_count())
-# Each worker listens on its own SO_REUSEPORT socket, so the kernel spreads new connections evenly. On one shared
-# socket whichever worker woke first took them: make bench saw 32 connections split so unevenly that one process
-# served most of them on one core (users/me ~370 req/s instead of ~750, in about half the runs). TCP binds only:
-# a Unix socket path cannot be bound once per worker.
-reuse_port = _env_bool("GUNICORN_REUSE_PORT", default=True) and not any(b.startswith("unix:") for b in bind)
 worker_class = "gthread"
 threads = _env_int("GUNICORN_THREADS", 4)
 # A worker silent for this long is killed and replaced; a request may not run longer.
@@ -52,11 +47,18 @@ timeout = _env_int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
 # Workers are not recycled by default: with a socket per worker (reuse_port) a recycled worker drops the
-# connections waiting in its accept queue (make bench: read errors, and users/me p99 at 32 connections 55 -> 150+
-# ms around each restart), and a worker's memory stays flat once warm (make bench reports it). Set a count (with
-# GUNICORN_REUSE_PORT=false) if a leak ever shows; the jitter keeps workers from restarting together.
+# connections waiting in its accept queue (make bench, recycling every 2 000 requests: read errors, users/me at 32
+# connections 1090 -> 463 req/s and p99 73 -> 290 ms), and a worker's memory stays flat once warm (make bench).
+# Setting a count (if a leak ever shows) turns the per-worker sockets off; the jitter staggers the restarts.
 max_requests = _env_int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 1000)
+# Each worker listens on its own SO_REUSEPORT socket, so the kernel spreads new connections evenly. On one shared
+# socket whichever worker woke first took them: make bench saw 32 connections split so unevenly that one process
+# served most of them on one core (users/me ~370 req/s instead of ~750, in about half the runs). TCP binds only:
+# a Unix socket path cannot be bound once per worker. Off by default when workers are recycled (see above).
+reuse_port = _env_bool("GUNICORN_REUSE_PORT", default=max_requests == 0) and not any(
+    b.startswith("unix:") for b in bind
+)
 # Import the application once, in the master, before forking: a recycled worker starts in milliseconds instead of
 # importing Django again (~1.25 s of CPU, during which its queued requests wait), and workers share that memory.
 # Nothing connects to PostgreSQL or Redis at import (bazar/tests/test_deploy.py), so no connection crosses the fork.

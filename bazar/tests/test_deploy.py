@@ -140,9 +140,12 @@ def test_gunicorn_preloads_the_app_and_importing_it_opens_no_connection():
     assert result.stdout.strip() == "clean"
 
 
-def test_gunicorn_balances_connections_with_a_socket_per_worker_on_tcp_only():
+def test_gunicorn_balances_connections_with_a_socket_per_worker_unless_unix_or_recycling():
     assert gunicorn_config()["reuse_port"] == "True"
+    assert gunicorn_config()["max_requests"] == "0"
     assert gunicorn_config(GUNICORN_BIND="unix:/run/bazar.sock")["reuse_port"] == "False"
+    # A recycled worker would drop the connections queued on its own socket.
+    assert gunicorn_config(GUNICORN_MAX_REQUESTS="10000")["reuse_port"] == "False"
 
 
 def test_gunicorn_logs_to_stdout_with_the_request_id_in_the_access_line():

@@ -541,7 +541,16 @@ def worker_comparison(endpoints: Endpoints, seed: dict, production: dict) -> lis
             (),
             {"GUNICORN_REUSE_PORT": "false"},
         ),
-        ("production config, GUNICORN_MAX_REQUESTS=2000 (workers recycled)", (), {"GUNICORN_MAX_REQUESTS": "2000"}),
+        (
+            "production config, GUNICORN_MAX_REQUESTS=2000 (workers recycled, so one shared socket)",
+            (),
+            {"GUNICORN_MAX_REQUESTS": "2000"},
+        ),
+        (
+            "production config, GUNICORN_MAX_REQUESTS=2000 GUNICORN_REUSE_PORT=true (recycled, a socket each)",
+            (),
+            {"GUNICORN_MAX_REQUESTS": "2000", "GUNICORN_REUSE_PORT": "true"},
+        ),
         ("production config, GUNICORN_ACCESS_LOG=true", (), {"GUNICORN_ACCESS_LOG": "true"}),
     ]
     rows = []
