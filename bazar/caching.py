@@ -1,0 +1,43 @@
+"""Cached reads that no write outlives: every entry carries the generation it was built under, and a write starts
+a new generation, so older entries are never served again.
+
+A write starts one now, for reads later in its own transaction, and again once the transaction commits: the
+generation is read before the rows are, so a value built while the write was not yet visible carries an older
+generation. If the generation key is missing (never set, or evicted) a fresh one orphans whatever was cached.
+Without the cache (Redis unreachable) every read builds its value, as if nothing were cached.
+"""
+
+import uuid
+from collections.abc import Callable, Iterable
+
+from django.core.cache import cache
+from django.db import transaction
+
+
+def _new_generations(generation_keys: list[str]) -> None:
+    cache.set_many({key: uuid.uuid4().hex for key in generation_keys}, timeout=None)
+
+
+def start_new_generations(generation_keys: Iterable[str], using: str | None = None) -> None:
+    """Orphan what was cached under these generation keys: now, and again once the current transaction commits."""
+    generation_keys = list(generation_keys)
+    if generation_keys:
+        _new_generations(generation_keys)
+        transaction.on_commit(lambda: _new_generations(generation_keys), using=using)
+
+
+def cached(key: str, generation_key: str, build: Callable, timeout: int):
+    """The value cached under `key` if no write started a new generation since, else `build()`, then cached
+    (a None result is not)."""
+    found = cache.get_many([generation_key, key])
+    generation, entry = found.get(generation_key), found.get(key)
+    if generation is not None and entry is not None and entry[0] == generation:
+        return entry[1]
+    if generation is None:
+        generation = uuid.uuid4().hex
+        if not cache.add(generation_key, generation, timeout=None):
+            generation = cache.get(generation_key) or generation
+    value = build()
+    if value is not None:
+        cache.set(key, (generation, value), timeout=timeout)
+    return value
