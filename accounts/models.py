@@ -22,6 +22,11 @@ class UserQuerySet(models.QuerySet):
         users_changed([obj.pk for obj in objs], using=self.db)
         return count
 
+    def bulk_create(self, objs, *args, **kwargs) -> list:
+        created = super().bulk_create(objs, *args, **kwargs)
+        users_changed([obj.pk for obj in created if obj.pk is not None], using=self.db)  # update_conflicts=True
+        return created
+
 
 class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
     use_in_migrations = True

@@ -16,8 +16,11 @@ def assistants_changed(using: str | None = None) -> None:
     start_new_generations([GENERATION_KEY], using=using)
 
 
-def cached_list(request, build: Callable[[], dict]) -> dict:
-    """The list page `build` makes for this request, from the cache when no write came since it was made."""
+def cached_list(request, build: Callable[[], dict], params: set[str]) -> dict:
+    """The list page `build` makes for this request, from the cache when no write came since it was made. Only for
+    queries of the list's own `params`: others would let a caller fill the cache with copies of one page."""
+    if not set(request.GET) <= params:
+        return build()
     user = request.user
     # The role decides the scope (staff see every assistant); memberships are covered by the generation.
     address = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()

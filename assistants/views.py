@@ -47,7 +47,8 @@ class AssistantViewSet(viewsets.ModelViewSet):
     def list(self, request, *args, **kwargs):
         """Served from the cache until a write could change it (assistants/caching.py)."""
         build_page = super().list
-        return Response(cached_list(request, lambda: build_page(request, *args, **kwargs).data))
+        params = {*self.filterset_class.base_filters, "search", "ordering", "page", "page_size"}
+        return Response(cached_list(request, lambda: build_page(request, *args, **kwargs).data, params))
 
     def perform_create(self, serializer):
         serializer.save(created_by=self.request.user)

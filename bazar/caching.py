@@ -4,12 +4,15 @@ a new generation, so older entries are never served again.
 A write starts one now, for reads later in its own transaction, and again once the transaction commits: the
 generation is read before the rows are, so a value built while the write was not yet visible carries an older
 generation. If the generation key is missing (never set, or evicted) a fresh one orphans whatever was cached.
-Without the cache (Redis unreachable) every read builds its value, as if nothing were cached.
+Without the cache (Redis unreachable) every read builds its value, as if nothing were cached. Nothing is cached
+unless settings.CACHE_READS (on with Redis: a cache every process shares), and nothing is stored from inside a
+transaction, whose rows may still roll back.
 """
 
 import uuid
 from collections.abc import Callable, Iterable
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
@@ -29,6 +32,8 @@ def start_new_generations(generation_keys: Iterable[str], using: str | None = No
 def cached(key: str, generation_key: str, build: Callable, timeout: int):
     """The value cached under `key` if no write started a new generation since, else `build()`, then cached
     (a None result is not)."""
+    if not settings.CACHE_READS:
+        return build()
     found = cache.get_many([generation_key, key])
     generation, entry = found.get(generation_key), found.get(key)
     if generation is not None and entry is not None and entry[0] == generation:
@@ -38,6 +43,6 @@ def cached(key: str, generation_key: str, build: Callable, timeout: int):
         if not cache.add(generation_key, generation, timeout=None):
             generation = cache.get(generation_key) or generation
     value = build()
-    if value is not None:
+    if value is not None and not transaction.get_connection().in_atomic_block:
         cache.set(key, (generation, value), timeout=timeout)
     return value

@@ -126,6 +126,9 @@ if REDIS_URL:
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "bazar"}}
+# Cache the signed-in user and the assistants list (bazar/caching.py). Only where every process shares the cache:
+# with the local-memory one, each worker would keep its own copy and never hear of another process's writes.
+CACHE_READS = env.bool("CACHE_READS", default=bool(REDIS_URL))
 # "strict": the same store as "default", but failures raise instead of turning into misses, for the callers that
 # must know the cache is down (login lockout falls back to process memory, idempotency refuses to guess).
 CACHES["strict"] = dict(CACHES["default"])

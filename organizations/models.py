@@ -1,9 +1,13 @@
 from django.conf import settings
 from django.db import models
+from django.dispatch import Signal
 from django.utils import timezone
 
 from bazar.ids import uuid7
 from organizations.roles import OrgRole
+
+# Sent by bulk writes to memberships, which skip post_save/post_delete (readers: cached lists of what members see).
+memberships_changed = Signal()
 
 __all__ = ["Invitation", "InvitationQuerySet", "InvitationStatus", "Membership", "OrgRole", "Organization"]
 
@@ -27,6 +31,25 @@ class Organization(models.Model):
         return self.name
 
 
+class MembershipQuerySet(models.QuerySet):
+    """Bulk writes skip the model's signals: they send `memberships_changed` here instead."""
+
+    def update(self, **kwargs) -> int:
+        count = super().update(**kwargs)
+        memberships_changed.send(sender=Membership, using=self.db)
+        return count
+
+    def bulk_create(self, *args, **kwargs) -> list:
+        created = super().bulk_create(*args, **kwargs)
+        memberships_changed.send(sender=Membership, using=self.db)
+        return created
+
+    def bulk_update(self, *args, **kwargs) -> int:
+        count = super().bulk_update(*args, **kwargs)
+        memberships_changed.send(sender=Membership, using=self.db)
+        return count
+
+
 class Membership(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid7, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
@@ -37,6 +60,8 @@ class Membership(models.Model):
     provisioned = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = MembershipQuerySet.as_manager()
 
     class Meta:
         db_table = "memberships"

@@ -148,6 +148,19 @@ def test_gunicorn_balances_connections_with_a_socket_per_worker_unless_unix_or_r
     assert gunicorn_config(GUNICORN_MAX_REQUESTS="10000")["reuse_port"] == "False"
 
 
+def test_reads_are_cached_only_with_a_cache_every_process_shares():
+    code = "from django.conf import settings; print(settings.CACHE_READS)"
+    without_redis = run([sys.executable, "manage.py", "shell", "--no-imports", "-c", code], production_env())
+    with_redis = run(
+        [sys.executable, "manage.py", "shell", "--no-imports", "-c", code],
+        production_env(REDIS_URL="redis://127.0.0.1:6379/9"),
+    )
+
+    # Local memory is per worker: a cached user would not hear of a block made in another process.
+    assert without_redis.stdout.strip() == "False", without_redis.stderr
+    assert with_redis.stdout.strip() == "True", with_redis.stderr
+
+
 def test_gunicorn_logs_to_stdout_with_the_request_id_in_the_access_line():
     config = gunicorn_config(GUNICORN_TIMEOUT="45", GUNICORN_ACCESS_LOG="true")
 

@@ -263,12 +263,14 @@ def _authentication_sql(user) -> list[str]:
     return [q["sql"] for q in queries.captured_queries]
 
 
-def test_authentication_costs_one_query_then_none_until_the_user_changes(world):
-    first, cached = _authentication_sql(world.user), _authentication_sql(world.user)
-    world.user.save()
+def test_authentication_costs_one_query_then_none_until_the_user_changes(transactional_db):
+    # Transactional: the cache stores nothing read inside a transaction, and every other test runs in one.
+    user = UserFactory()
+    first, cached = _authentication_sql(user), _authentication_sql(user)
+    user.save()
 
     assert (len(first), len(cached)) == (1, 0)
-    assert len(_authentication_sql(world.user)) == 1
+    assert len(_authentication_sql(user)) == 1
 
 
 @pytest.mark.parametrize("name", [*LISTS, *DETAILS])
