@@ -48,6 +48,26 @@ def throttle_rates(settings, time_machine):
 
 
 @pytest.fixture
+def redis_round_trips(monkeypatch):
+    """Counts what the Redis client sends from `start()` on: one send per round trip, a pipeline included."""
+    from redis.connection import Connection
+
+    send = Connection.send_packed_command
+
+    class RoundTrips:
+        count = 0
+
+        def start(self):
+            def counted(connection, *args, **kwargs):
+                self.count += 1
+                return send(connection, *args, **kwargs)
+
+            monkeypatch.setattr(Connection, "send_packed_command", counted)
+
+    return RoundTrips()
+
+
+@pytest.fixture
 def password():
     return PASSWORD
 

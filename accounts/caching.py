@@ -7,7 +7,7 @@ plan or password change applies to the next request. Writes reach here through p
 
 from collections.abc import Callable, Iterable
 
-from bazar.caching import cached, start_new_generations
+from bazar.caching import cached_and_counted, start_new_generations
 
 # A cached copy lives at most this long: it bounds how stale a copy can get if a write's new generation could not
 # reach the cache (Redis unreachable at that very moment, and reachable again with the old copy still in it).
@@ -22,6 +22,8 @@ def users_changed(user_ids: Iterable, using: str | None = None) -> None:
     start_new_generations([_generation_key(pk) for pk in user_ids], using=using)
 
 
-def cached_user(user_id, load: Callable):
-    """The user from the cache if no write came since it was cached, else `load()` (one query), then cached."""
-    return cached(f"auth:user:{user_id}", _generation_key(user_id), load, timeout=USER_TIMEOUT)
+def cached_user(user_id, load: Callable, counter: tuple[str, int] | None = None) -> tuple:
+    """(user, count): the user from the cache if no write came since it was cached, else `load()` (one query),
+    then cached; with a counter (key, lifetime), the count it reached, taken in the same cache round trip."""
+    key, lifetime = counter or (None, 0)
+    return cached_and_counted(f"auth:user:{user_id}", _generation_key(user_id), load, USER_TIMEOUT, key, lifetime)

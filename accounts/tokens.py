@@ -129,15 +129,20 @@ def token_version_of(token) -> int:
 def active_user(user_id, version: int) -> User:
     """The user a valid token names, refused when deleted, blocked or revoked since the token was issued.
     From the cache when the row has not changed since (accounts/caching.py), else one indexed query."""
-    user = None
+    return active_user_counted(user_id, version, counter=None)[0]
+
+
+def active_user_counted(user_id, version: int, counter: tuple[str, int] | None) -> tuple[User, int | None]:
+    """`active_user`, and the request counter (key, lifetime) incremented in the same cache round trip."""
+    user = count = None
     if _is_uuid(user_id):
         pk = uuid.UUID(str(user_id))
         # Without the password hash, so that no hash sits in the cache; it loads on demand (changing a password).
-        user = cached_user(pk, lambda: User.objects.defer("password").filter(pk=pk).first())
+        user, count = cached_user(pk, lambda: User.objects.defer("password").filter(pk=pk).first(), counter)
     if user is None or not user.is_active:
         raise exceptions.AuthenticationFailed("User not found or deactivated.", code=errors.USER_INACTIVE)
     if user.is_blocked:
         raise exceptions.AuthenticationFailed(errors.AccountBlocked.default_detail, code=errors.ACCOUNT_BLOCKED)
     if version != user.token_version:
         raise exceptions.AuthenticationFailed("This token has been revoked.", code=errors.TOKEN_REVOKED)
-    return user
+    return user, count

@@ -7,14 +7,23 @@ generation. If the generation key is missing (never set, or evicted) a fresh one
 Without the cache (Redis unreachable) every read builds its value, as if nothing were cached. Nothing is cached
 unless settings.CACHE_READS (on with Redis: a cache every process shares), and nothing is stored from inside a
 transaction, whose rows may still roll back.
+
+A read can take a counter along (`cached_and_counted`): on Redis the entry, its generation and the counter's
+increment travel in one pipeline, so that authenticating a request and counting it for its rate cost one round trip.
 """
 
+import logging
 import uuid
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django_redis.client import DefaultClient
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
 
 
 def _new_generations(generation_keys: list[str]) -> None:
@@ -29,15 +38,54 @@ def start_new_generations(generation_keys: Iterable[str], using: str | None = No
         transaction.on_commit(lambda: _new_generations(generation_keys), using=using)
 
 
+def increment(cache, key: str, timeout: int) -> int | None:
+    """Add one to a counter that lives `timeout` seconds from its first increment; None if the cache is unreachable."""
+    try:
+        return cache.incr(key)
+    except ValueError:  # the counter's first increment
+        if cache.add(key, 1, timeout=timeout):
+            return 1
+        try:
+            return cache.incr(key)  # another process made it first
+        except ValueError:
+            return None
+
+
+def _read(keys: list[str], counter: str | None, counter_timeout: int) -> tuple[dict, int | None]:
+    """cache.get_many(keys) and, with a counter, that counter incremented: in one round trip on Redis."""
+    client = getattr(cache, "client", None)
+    if counter is None or not isinstance(client, DefaultClient):
+        return cache.get_many(keys), None if counter is None else increment(cache, counter, counter_timeout)
+    name = client.make_key(counter)
+    pipeline = client.get_client(write=True).pipeline(transaction=False)
+    pipeline.mget([client.make_key(key) for key in keys])
+    pipeline.incr(name)
+    pipeline.expire(name, counter_timeout, nx=True)  # only when the increment made it (Redis 7)
+    try:
+        values, count, _ = pipeline.execute()
+    except (RedisError, OSError):
+        logger.warning("cache unreachable: read built, request not counted", exc_info=True)
+        return {}, None
+    return {key: client.decode(value) for key, value in zip(keys, values, strict=True) if value is not None}, count
+
+
 def cached(key: str, generation_key: str, build: Callable, timeout: int):
     """The value cached under `key` if no write started a new generation since, else `build()`, then cached
     (a None result is not)."""
+    return cached_and_counted(key, generation_key, build, timeout)[0]
+
+
+def cached_and_counted(
+    key: str, generation_key: str, build: Callable, timeout: int, counter: str | None = None, counter_timeout: int = 0
+) -> tuple[Any, int | None]:
+    """`cached()`, and `counter` incremented in the same round trip (a request counter, say): (value, count).
+    The count is None without a counter, or when the cache is unreachable."""
     if not settings.CACHE_READS:
-        return build()
-    found = cache.get_many([generation_key, key])
+        return build(), None if counter is None else increment(cache, counter, counter_timeout)
+    found, count = _read([generation_key, key], counter, counter_timeout)
     generation, entry = found.get(generation_key), found.get(key)
     if generation is not None and entry is not None and entry[0] == generation:
-        return entry[1]
+        return entry[1], count
     if generation is None:
         generation = uuid.uuid4().hex
         if not cache.add(generation_key, generation, timeout=None):
@@ -45,4 +93,4 @@ def cached(key: str, generation_key: str, build: Callable, timeout: int):
     value = build()
     if value is not None and not transaction.get_connection().in_atomic_block:
         cache.set(key, (generation, value), timeout=timeout)
-    return value
+    return value, count

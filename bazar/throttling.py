@@ -6,6 +6,11 @@ import math
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
+from bazar.caching import increment
+
+# The request attribute where authentication leaves the (counter key, count) it took for PlanRateThrottle.
+COUNTED = "plan_rate_count"
+
 
 class WindowRateThrottle(SimpleRateThrottle):
     """A counter per key and clock-aligned window of the rate's duration (60 s for "/min"): one atomic cache
@@ -37,39 +42,58 @@ class WindowRateThrottle(SimpleRateThrottle):
         now = self.timer()
         window = math.floor(now / duration)
         self.retry_after = (window + 1) * duration - now
-        count = self._count(f"{key}:{window}", duration)
+        count = self._count(request, f"{key}:{window}", duration)
         return count is None or count <= limit
 
-    def _count(self, key: str, duration: int) -> int | None:
+    def _count(self, request, key: str, duration: int) -> int | None:
         """This request's number in its window; None when the cache is unreachable."""
-        try:
-            return self.cache.incr(key)
-        except ValueError:  # the window's first request
-            # The key outlives its window by a second, so that clocks a little apart across workers agree.
-            if self.cache.add(key, 1, timeout=duration + 1):
-                return 1
-            try:
-                return self.cache.incr(key)  # another worker made it first
-            except ValueError:
-                return None
+        # The key outlives its window by a second, so that clocks a little apart across workers agree.
+        return increment(self.cache, key, duration + 1)
 
     def wait(self) -> float:
         return self.retry_after
 
 
 class PlanRateThrottle(WindowRateThrottle):
-    """The default API rate: per user by plan (staff have their own), per client address when anonymous."""
+    """The default API rate: per user by plan (staff have their own), per client address when anonymous.
+
+    JWTAuthentication takes the count in the same cache round trip that reads the user (`counter_for`, under the
+    role and plan the token claims); it is used when the user's scope turns out to be that one, else counted here.
+    """
+
+    @staticmethod
+    def scope_for(is_staff: bool, plan: str) -> str:
+        return "plan_staff" if is_staff else f"plan_{plan}"
 
     def get_scope(self, request, view) -> str:
         user = request.user
         if user and user.is_authenticated:
-            return "plan_staff" if user.is_staff else f"plan_{user.plan}"
+            return self.scope_for(user.is_staff, user.plan)
         return "anon"
 
     def get_cache_key(self, request, view):
         user = request.user
         ident = str(user.pk) if user and user.is_authenticated else self.get_ident(request)
         return self.cache_format % {"scope": self.scope, "ident": ident}
+
+    @classmethod
+    def counter_for(cls, user_id, scope: str) -> tuple[str, int] | None:
+        """The key and lifetime of the counter a request of this user in this scope increments now."""
+        throttle = cls()
+        throttle.scope = scope
+        if scope not in throttle.THROTTLE_RATES:  # claims naming no plan we know: the throttle counts for itself
+            return None
+        limit, duration = throttle.parse_rate(throttle.get_rate())
+        if limit is None:
+            return None
+        window = math.floor(throttle.timer() / duration)
+        return f"{cls.cache_format % {'scope': scope, 'ident': user_id}}:{window}", duration + 1
+
+    def _count(self, request, key: str, duration: int) -> int | None:
+        taken = getattr(request, COUNTED, None)
+        if taken is not None and taken[0] == key:
+            return taken[1]
+        return super()._count(request, key, duration)
 
 
 class AuthScopedThrottle(WindowRateThrottle):

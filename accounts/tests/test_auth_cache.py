@@ -5,6 +5,7 @@ default test wraps everything in one; here writes commit as they do in productio
 """
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
@@ -86,7 +87,7 @@ def test_a_write_rolled_back_leaves_nothing_in_the_cache(make_client):
 
     with pytest.raises(RuntimeError), transaction.atomic():
         User.objects.filter(pk=user.pk).update(is_blocked=True)
-        assert cached_user(user.pk, lambda: User.objects.get(pk=user.pk)).is_blocked  # read inside: not stored
+        assert cached_user(user.pk, lambda: User.objects.get(pk=user.pk))[0].is_blocked  # read inside: not stored
         raise RuntimeError
 
     assert client.get(ME).status_code == 200
@@ -129,3 +130,30 @@ def test_users_do_not_share_cached_copies():
     for user in (one, other, one, other):
         request = APIRequestFactory().get("/", HTTP_AUTHORIZATION=f"Bearer {token_pair_for(user)['access']}")
         assert JWTAuthentication().authenticate(request)[0] == user
+
+
+# ---------------------------------------------------------------- the plan rate's count, taken with the user
+@pytest.mark.skipif(not settings.REDIS_URL, reason="Redis only: the PostgreSQL + Redis pass runs it")
+def test_an_authenticated_request_is_one_cache_round_trip(make_client, redis_round_trips):
+    client = make_client(UserFactory())
+    client.get(ME)  # caches the user
+    redis_round_trips.start()
+
+    assert client.get(ME).status_code == 200
+    assert redis_round_trips.count == 1  # the user and the plan rate's count, in one pipeline
+
+
+@pytest.mark.parametrize(
+    ("claimed", "current", "allowed"), [(Plan.FREE, Plan.PREMIUM, 3), (Plan.PREMIUM, Plan.FREE, 1)]
+)
+def test_the_plan_rate_is_the_current_plans_whatever_the_token_claims(
+    claimed, current, allowed, make_client, throttle_rates
+):
+    throttle_rates(plan_FREE="1/min", plan_PREMIUM="3/min")
+    user = UserFactory(plan=claimed)
+    client = make_client(user)  # the token claims the plan the user had then
+    services.user_set_plan(user=user, plan=current)
+
+    statuses = [client.get(ME).status_code for _ in range(allowed + 1)]
+
+    assert statuses == [200] * allowed + [429]

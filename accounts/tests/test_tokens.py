@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts import errors, services
+from accounts import authentication, errors, services
 from accounts.roles import Plan, Role
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tests.utils import error_codes, login
@@ -156,6 +156,57 @@ def test_expired_access_token_is_refused(api_client, free_user, time_machine):
     time_machine.shift(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"] + timedelta(seconds=10))
 
     assert _get_me(pair["access"]).status_code == 401
+
+
+def test_access_token_accepted_before_is_refused_once_expired(api_client, free_user, time_machine):
+    time_machine.move_to(timezone.now(), tick=False)
+    access = login(api_client, free_user.email, PASSWORD)["access"]
+    accepted = _get_me(access).status_code  # its verified claims are now remembered by this process
+
+    time_machine.shift(settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"] + timedelta(seconds=10))
+    response = _get_me(access)
+
+    assert accepted == 200
+    assert response.status_code == 401
+    assert error_codes(response) == ["token_not_valid"]
+
+
+class CountingBackend:
+    """simplejwt's token backend, counting the signature checks."""
+
+    def __init__(self, inner):
+        self.inner, self.verified = inner, 0
+
+    def decode(self, token, verify=True):
+        self.verified += verify
+        return self.inner.decode(token, verify=verify)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_an_access_token_signature_is_checked_once_per_process(api_client, free_user, monkeypatch):
+    counting = CountingBackend(authentication.token_backend)
+    monkeypatch.setattr(authentication, "token_backend", counting)
+    access = login(api_client, free_user.email, PASSWORD)["access"]
+
+    statuses = [_get_me(access).status_code for _ in range(3)]
+
+    assert statuses == [200] * 3
+    assert counting.verified == 1
+
+
+def test_a_token_one_character_off_a_verified_one_is_checked_and_refused(api_client, free_user):
+    access = login(api_client, free_user.email, PASSWORD)["access"]
+    assert _get_me(access).status_code == 200
+    header, payload, signature = access.split(".")
+    tampered_signature = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BA")
+    tampered_claims = _forge({**_claims(access), "role": Role.SUPERADMIN}, key="another-key-" * 4).split(".")[1]
+
+    for forged in (f"{header}.{payload}.{tampered_signature}", f"{header}.{tampered_claims}.{signature}"):
+        response = _get_me(forged)
+        assert response.status_code == 401
+        assert error_codes(response) == ["token_not_valid"]
 
 
 def test_token_for_unknown_user_is_refused(api_client, free_user):

@@ -1,9 +1,12 @@
 """The generation protocol behind the cached signed-in user and assistants list (bazar/caching.py)."""
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+from django_redis.cache import RedisCache
 
-from bazar.caching import _new_generations, cached, start_new_generations
+from bazar import caching
+from bazar.caching import _new_generations, cached, cached_and_counted, start_new_generations
 
 
 def _read(value: str):
@@ -37,3 +40,54 @@ def test_nothing_read_inside_a_transaction_is_stored():
 
     assert _read("uncommitted") == "uncommitted"
     assert _read("built again") == "built again"
+
+
+# ---------------------------------------------------------------- a read and a counter in one round trip
+needs_redis = pytest.mark.skipif(not settings.REDIS_URL, reason="Redis only: the PostgreSQL + Redis pass runs it")
+
+
+def _counted_read(value: str = "value"):
+    return cached_and_counted("entry", "generation", lambda: value, 60, counter="counter", counter_timeout=61)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_counted_read_serves_the_value_and_counts_every_call():
+    assert [_counted_read() for _ in range(3)] == [("value", 1), ("value", 2), ("value", 3)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_cache_reads_the_value_is_built_and_still_counted(settings):
+    settings.CACHE_READS = False
+
+    assert [_counted_read(v) for v in ("a", "b")] == [("a", 1), ("b", 2)]
+
+
+@needs_redis
+@pytest.mark.django_db(transaction=True)
+def test_a_counted_read_of_a_cached_value_is_one_redis_round_trip(redis_round_trips):
+    _counted_read()  # caches the value
+    redis_round_trips.start()
+
+    assert _counted_read() == ("value", 2)
+    assert redis_round_trips.count == 1
+
+
+@needs_redis
+@pytest.mark.django_db(transaction=True)
+def test_the_counter_lives_its_timeout_from_its_first_count(time_machine):
+    _counted_read()
+    first_ttl = cache.ttl("counter")
+    _counted_read()
+
+    assert 59 <= first_ttl <= 61
+    assert cache.ttl("counter") <= first_ttl  # a later count does not extend it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_unreachable_cache_builds_the_value_and_counts_nothing(monkeypatch):
+    unreachable = RedisCache(
+        "redis://127.0.0.1:1/0", {"OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.2}}
+    )
+    monkeypatch.setattr(caching, "cache", unreachable)
+
+    assert _counted_read("built") == ("built", None)
