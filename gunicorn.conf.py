@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import environ
+from gunicorn import glogging
 
 # Outside a container the settings come from .env like Django's do; the real environment wins.
 if (Path(__file__).resolve().parent / ".env").is_file():
@@ -82,6 +83,18 @@ errorlog = "-"
 # the id Django echoed in X-Request-ID, never the query string nor any request header, so no token reaches it.
 accesslog = "-" if _env_bool("GUNICORN_ACCESS_LOG", default=False) else None
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}o)s'
+
+
+class Logger(glogging.Logger):
+    """gunicorn's logger, minus the work of an access line nobody writes: with logconfig_dict set, gunicorn
+    builds every request's access-log fields even when the access log is off (~5% of a users/me request's CPU)."""
+
+    def access(self, resp, req, environ, request_time):
+        if self.cfg.accesslog:
+            super().access(resp, req, environ, request_time)
+
+
+logger_class = Logger
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -16,7 +16,7 @@ from asgiref.sync import iscoroutinefunction
 from django.utils.decorators import sync_and_async_middleware
 from django.utils.functional import LazyObject, empty
 from django_guid.context import guid
-from pythonjsonlogger.json import JsonFormatter as BaseJsonFormatter
+from pythonjsonlogger.orjson import OrjsonFormatter as BaseJsonFormatter
 
 REDACTED = "[REDACTED]"
 

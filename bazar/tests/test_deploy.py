@@ -117,6 +117,33 @@ def test_gunicorn_access_line_is_off_by_default():
     assert gunicorn_config()["accesslog"] == "None"
 
 
+ACCESS_FIELDS_BUILT = """
+import runpy
+from gunicorn.config import Config
+
+conf = runpy.run_path("gunicorn.conf.py")
+cfg = Config()
+for name in ("accesslog", "logconfig_dict", "logger_class"):
+    cfg.set(name, conf[name])
+logger = cfg.logger_class(cfg)
+built = []
+logger.atoms = lambda *args: built.append(args) or {}
+logger.access(resp=None, req=None, environ={}, request_time=None)
+print(len(built))
+"""
+
+
+@pytest.mark.parametrize(("access_log", "built"), [("false", "0"), ("true", "1")])
+def test_gunicorn_builds_access_line_fields_only_when_the_access_log_is_on(access_log, built):
+    # With logconfig_dict set, gunicorn's own logger builds them for every request, written or not.
+    result = run(
+        [str(GUNICORN.with_name("python")), "-c", ACCESS_FIELDS_BUILT], production_env(GUNICORN_ACCESS_LOG=access_log)
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == built
+
+
 def test_gunicorn_preloads_the_app_and_importing_it_opens_no_connection():
     # Preloading imports the app in the master before forking: a connection made then would be shared by workers.
     code = (
