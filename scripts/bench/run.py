@@ -676,7 +676,8 @@ def write_report(ctx: dict) -> str:
         "of ceiling (CPU)",
         "note",
     ]
-    main_rows = [fmt_row(ceiling, None)] + [fmt_row(r, ceiling) for r in ctx["results"].values()]
+    calibration = [fmt_row(ctx["bare_drf"], ceiling)] if "bare_drf" in ctx else []
+    main_rows = [fmt_row(ceiling, None), *calibration] + [fmt_row(r, ceiling) for r in ctx["results"].values()]
     soak, fl_open, fl_prot = ctx["soak"], ctx["flood_open"], ctx["flood_protected"]
     gun = ctx["gunicorn"]
     parts = [
@@ -813,6 +814,8 @@ def write_report(ctx: dict) -> str:
         "",
         table(["goal", "measured", "target", "verdict"], goals(ctx["results"], ceiling, soak, fl_prot)),
         "",
+        calibration_line(ctx),
+        "",
         "Query budgets (at most 3 queries per list request whatever the page size; authentication one query, none "
         "while the user is cached) "
         "are asserted by `bazar/tests/test_query_budgets.py`, not measured here.",
@@ -821,6 +824,20 @@ def write_report(ctx: dict) -> str:
     text = "\n".join(parts)
     OUTPUT.write_text(text)
     return text
+
+
+def calibration_line(ctx: dict) -> str:
+    """What the goals stand on: the share a bare DRF view reaches on this machine, and users/me against it."""
+    bare, me, ceiling = ctx.get("bare_drf"), ctx["results"].get("me", {}), ctx["ceiling"]
+    if not bare or not bare.get("cpu_ms") or not me.get("cpu_ms"):
+        return "Calibration: not measured."
+    return (
+        f"Calibration: in this run a bare DRF view (`scripts/bench/bare_drf.py`: no middleware, authentication, "
+        f"throttle or database) reaches {100 * bare['rps'] / ceiling['rps']:.1f}% of the ceiling by req/s and "
+        f"{100 * ceiling['cpu_ms'] / bare['cpu_ms']:.1f}% by CPU ({bare['cpu_ms']:.2f} ms per request). "
+        f"users/me costs {me['cpu_ms'] / bare['cpu_ms']:.2f}x its CPU: JWT authentication, the plan-rate count, the "
+        "cached user (one Redis round trip), the security and request-id middleware and the request log line."
+    )
 
 
 def memory_line(memory: dict | None) -> str:
@@ -913,6 +930,9 @@ def main() -> None:
     log("ceiling: bare WSGI hello world")
     with Server("hello", "hello_wsgi:application", env={**APP_ENV}, extra=("--pythonpath", str(HERE))) as server:
         ceiling = {"label": "bare WSGI hello world (ceiling)", **wrk(server.base + "/", name="hello", lua_env={})}
+    log("calibration: a bare DRF view")
+    with Server("bare-drf", "bare_drf:application", env={**APP_ENV}, extra=("--pythonpath", str(HERE))) as server:
+        bare_drf = {"label": "bare DRF view (calibration)", **wrk(server.base + "/", name="bare-drf", lua_env={})}
 
     results: dict = {}
     with Server("app", "bazar.wsgi", env={**APP_ENV, **UNTHROTTLED}, ready_path=seed["paths"]["health"]) as server:
@@ -962,6 +982,7 @@ def main() -> None:
         "machine": the_machine,
         "seed": seed,
         "ceiling": ceiling,
+        "bare_drf": bare_drf,
         "results": results,
         "soak": soak,
         "memory": memory,
