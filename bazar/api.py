@@ -1,7 +1,7 @@
 """The one v1 router: every API URL starts here and leads to its app's views."""
 
 from django.urls import include, path
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import SimpleRouter
 
 from accounts.views import UserViewSet
 from assistants.views import AssistantViewSet, FileViewSet, MessageViewSet, RunViewSet, ThreadViewSet
@@ -14,8 +14,8 @@ from organizations.views import (
     OrganizationViewSet,
 )
 
-router = DefaultRouter(trailing_slash=True)
-router.include_root_view = False
+# SimpleRouter: no browsable root view and no ".json" suffix routes; the API speaks JSON only.
+router = SimpleRouter(trailing_slash=True)
 router.register("users", UserViewSet, basename="user")
 router.register("organizations", OrganizationViewSet, basename="organization")
 router.register(

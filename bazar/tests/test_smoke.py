@@ -20,3 +20,10 @@ def test_login_and_me(api_client, free_user, password):
 def test_schema_generates(db, api_client):
     response = api_client.get(reverse("schema"))
     assert response.status_code == 200
+
+
+def test_the_api_has_no_format_suffix_routes(make_client, free_user):
+    # JSON is the only format; "/users/me.json"-style twins of every route would only lengthen URL resolution.
+    response = make_client(free_user).get(reverse("api:user-me").rstrip("/") + ".json")
+
+    assert response.status_code == 404
