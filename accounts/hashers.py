@@ -1,4 +1,51 @@
+"""Argon2id for passwords, one hash at a time per worker process, so that a burst of sign-ins can neither take every
+core nor every request thread of a small machine (docs/benchmarks.md, login flood)."""
+
+import contextlib
+import contextvars
+import threading
+
 from django.contrib.auth.hashers import Argon2PasswordHasher
+from rest_framework.exceptions import Throttled
+
+# Requests one worker process lets hash or wait to hash at once: one hashes, one waits. A public auth request that
+# finds both taken is refused (429, Retry-After: 1) rather than left holding one of the worker's request threads;
+# this only happens when sign-ins come faster than the machine can hash them. Anything else waits its turn.
+HASHING_SLOTS = 2
+
+_refuse_when_busy = contextvars.ContextVar("refuse_when_busy", default=False)
+
+
+class HashingBusy(Throttled):
+    default_detail = "Too many passwords are being checked right now; try again in a second."
+
+
+@contextlib.contextmanager
+def refusing_when_busy():
+    """Within it, a password hash that would have to wait for a free slot raises HashingBusy instead."""
+    token = _refuse_when_busy.set(True)
+    try:
+        yield
+    finally:
+        _refuse_when_busy.reset(token)
+
+
+class _Hashing:
+    # Made at import: gunicorn's preloaded master never hashes, so every forked worker starts with both unheld.
+    def __init__(self):
+        self._slots, self._running = threading.BoundedSemaphore(HASHING_SLOTS), threading.Lock()
+
+    def run(self, function, *args):
+        if not self._slots.acquire(blocking=not _refuse_when_busy.get()):
+            raise HashingBusy(wait=1)
+        try:
+            with self._running:
+                return function(*args)
+        finally:
+            self._slots.release()
+
+
+hashing = _Hashing()
 
 
 class BazarArgon2PasswordHasher(Argon2PasswordHasher):
@@ -13,3 +60,9 @@ class BazarArgon2PasswordHasher(Argon2PasswordHasher):
     time_cost = 4
     memory_cost = 24 * 1024  # KiB
     parallelism = 1
+
+    def encode(self, password, salt):
+        return hashing.run(super().encode, password, salt)
+
+    def verify(self, password, encoded):
+        return hashing.run(super().verify, password, encoded)

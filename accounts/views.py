@@ -11,6 +11,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import errors, serializers, services, tokens
 from accounts.authentication import JWTAuthentication
+from accounts.hashers import refusing_when_busy
 from accounts.models import User
 from accounts.roles import Plan
 from bazar.exceptions import ForbiddenResponseSerializer, UnauthorizedResponseSerializer
@@ -36,6 +37,11 @@ class PublicAuthView(APIView):
     def get_authenticate_header(self, request):
         # Without authenticators DRF turns every 401 (bad credentials, bad refresh token) into a 403.
         return JWTAuthentication().authenticate_header(request)
+
+    def dispatch(self, request, *args, **kwargs):
+        # The endpoints anyone can flood: a password hash that would wait is refused (accounts/hashers.py).
+        with refusing_when_busy():
+            return super().dispatch(request, *args, **kwargs)
 
 
 @extend_validation_errors([errors.EMAIL_TAKEN], field_name="email")

@@ -1,0 +1,108 @@
+"""Argon2 hashing one at a time per worker process, with a cap the public auth endpoints cannot queue past
+(accounts/hashers.py)."""
+
+import contextlib
+import threading
+import time
+
+import pytest
+from django.contrib.auth.hashers import check_password, make_password
+from django.urls import reverse
+
+from accounts.hashers import HASHING_SLOTS, hashing
+from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.utils import error_codes
+
+LOGIN_URL = reverse("api:auth:login")
+ARGON2 = "accounts.hashers.BazarArgon2PasswordHasher"
+
+
+@pytest.fixture
+def argon2(settings):
+    settings.PASSWORD_HASHERS = [ARGON2]
+
+
+@contextlib.contextmanager
+def slots_taken():
+    """Every hashing slot of this process held, as by requests hashing right now."""
+    for _ in range(HASHING_SLOTS):
+        hashing._slots.acquire()
+    released = threading.Event()
+
+    def release():
+        if not released.is_set():
+            released.set()
+            for _ in range(HASHING_SLOTS):
+                hashing._slots.release()
+
+    # Should a hash wait where it must be refused, the test fails after 10 s instead of hanging.
+    watchdog = threading.Timer(10, release)
+    watchdog.start()
+    try:
+        yield
+    finally:
+        watchdog.cancel()
+        release()
+
+
+@pytest.fixture
+def argon2_user(argon2, db):
+    return UserFactory(password=PASSWORD)  # hashed with Argon2 before any slot is taken
+
+
+def test_passwords_hash_and_verify_with_argon2id(argon2):
+    encoded = make_password(PASSWORD)
+
+    assert encoded.startswith("argon2$argon2id$v=19$m=24576,t=4,p=1$")
+    assert check_password(PASSWORD, encoded)
+    assert not check_password("not-the-password", encoded)
+
+
+def test_a_process_runs_one_hash_at_a_time():
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def a_hash():
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+
+    threads = [threading.Thread(target=hashing.run, args=(a_hash,)) for _ in range(HASHING_SLOTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert most[0] == 1
+
+
+def test_a_login_finding_every_hashing_slot_taken_is_refused_with_retry_after(api_client, argon2_user):
+    with slots_taken():
+        response = api_client.post(LOGIN_URL, {"email": argon2_user.email, "password": PASSWORD})
+
+    assert response.status_code == 429
+    assert error_codes(response) == ["throttled"]
+    assert response["Retry-After"] == "1"
+
+
+def test_a_refused_login_counts_no_failure_and_the_next_one_signs_in(api_client, argon2_user, settings):
+    settings.LOGIN_FAILURE_LIMIT = 1  # one counted failure would lock the account
+    with slots_taken():
+        refused = api_client.post(LOGIN_URL, {"email": argon2_user.email, "password": "wrong-password-1"})
+
+    signed_in = api_client.post(LOGIN_URL, {"email": argon2_user.email, "password": PASSWORD})
+
+    assert refused.status_code == 429
+    assert signed_in.status_code == 200
+
+
+def test_outside_the_public_endpoints_a_hash_waits_for_a_free_slot(argon2):
+    with slots_taken():
+        threading.Timer(0.2, hashing._slots.release).start()
+        encoded = make_password(PASSWORD)  # waits until the timer frees a slot
+        hashing._slots.acquire()  # back to every slot taken, as slots_taken() releases them all
+
+    assert check_password(PASSWORD, encoded)
