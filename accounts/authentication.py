@@ -1,4 +1,5 @@
 import functools
+import uuid
 
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import tokens
@@ -8,7 +9,7 @@ from rest_framework_simplejwt.state import token_backend
 
 from accounts import errors
 from accounts.roles import is_staff_role
-from accounts.tokens import active_user_counted, token_version_of
+from accounts.tokens import active_user_counted, is_uuid, token_version_of
 from bazar.throttling import COUNTED, PlanRateThrottle
 
 # Access tokens whose signature a worker process has checked: a client sends the same token with every request
@@ -57,7 +58,8 @@ class JWTAuthentication(SimpleJWTAuthentication):
             raise errors.token_not_valid()
         version = token_version_of(token)
         scope = PlanRateThrottle.scope_for(is_staff_role(token.get("role")), token.get("plan"))
-        counter = PlanRateThrottle.counter_for(user_id, scope)
+        # Keyed like the throttle keys the user it loads (str of the pk); an id that is no UUID names no user.
+        counter = PlanRateThrottle.counter_for(str(uuid.UUID(str(user_id))), scope) if is_uuid(user_id) else None
         user, count = active_user_counted(user_id, version, counter)
         if counter is not None:
             setattr(request, COUNTED, (counter[0], count))

@@ -63,7 +63,7 @@ def read_email_token(token: str, purpose: str, max_age: int) -> User:
         raise errors.token_invalid() from exc
     if not isinstance(payload, dict):
         raise errors.token_invalid()
-    user = User.objects.filter(pk=payload.get("u"), is_active=True).first() if _is_uuid(payload.get("u")) else None
+    user = User.objects.filter(pk=payload.get("u"), is_active=True).first() if is_uuid(payload.get("u")) else None
     # Links mailed before a SECRET_KEY rotation keep working while the old key is in SECRET_KEY_FALLBACKS.
     secrets = [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
     if user is None or not any(
@@ -73,7 +73,7 @@ def read_email_token(token: str, purpose: str, max_age: int) -> User:
     return user
 
 
-def _is_uuid(value) -> bool:
+def is_uuid(value) -> bool:
     try:
         uuid.UUID(str(value))
     except ValueError:
@@ -112,7 +112,7 @@ def _revoke_all_on_reuse(raw_refresh: str) -> None:
     if not BlacklistedToken.objects.filter(token__jti=payload.get(api_settings.JTI_CLAIM)).exists():
         return
     user_id = payload.get(api_settings.USER_ID_CLAIM)
-    user = User.objects.filter(pk=user_id).first() if _is_uuid(user_id) else None
+    user = User.objects.filter(pk=user_id).first() if is_uuid(user_id) else None
     if user is not None and payload.get(VERSION_CLAIM) == user.token_version:
         tokens_revoke_all(user=user)
 
@@ -135,7 +135,7 @@ def active_user(user_id, version: int) -> User:
 def active_user_counted(user_id, version: int, counter: tuple[str, int] | None) -> tuple[User, int | None]:
     """`active_user`, and the request counter (key, lifetime) incremented in the same cache round trip."""
     user = count = None
-    if _is_uuid(user_id):
+    if is_uuid(user_id):
         pk = uuid.UUID(str(user_id))
         # Without the password hash, so that no hash sits in the cache; it loads on demand (changing a password).
         user, count = cached_user(pk, lambda: User.objects.defer("password").filter(pk=pk).first(), counter)

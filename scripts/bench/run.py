@@ -855,8 +855,8 @@ def memory_line(memory: dict | None) -> str:
     return (
         f"Worker memory (resident, MB per worker): {before} after the first requests, {after} after "
         f"{memory['requests']:,} more requests (the rows above), with no worker recycled. Most of the rise comes with "
-        "the first logins: Argon2 takes its memory cost (24 MiB) per hash in progress, one per thread, and the "
-        "allocator keeps it for the next ones; repeated login rows do not raise it further."
+        "the first logins: Argon2 takes its memory cost (24 MiB) in the thread that hashes, and the allocator keeps "
+        "it in that thread's arena for the next hash; repeated login rows do not raise it further."
     )
 
 
