@@ -2,6 +2,7 @@ import functools
 import uuid
 
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
+from rest_framework import exceptions
 from rest_framework_simplejwt import tokens
 from rest_framework_simplejwt.authentication import JWTAuthentication as SimpleJWTAuthentication
 from rest_framework_simplejwt.settings import api_settings
@@ -45,7 +46,8 @@ class JWTAuthentication(SimpleJWTAuthentication):
     blocking, deletion and password changes take effect at once and role/plan always come from the database.
 
     The read of the user also takes the request's count for PlanRateThrottle (bazar/throttling.py), in the scope the
-    token's role and plan claims name: one cache round trip for both."""
+    token's role and plan claims name: one cache round trip for both. So every signed-in request counts, also one
+    that permissions then refuse (403); a request whose token is refused here is taken off again."""
 
     def authenticate(self, request):
         header = self.get_header(request)
@@ -60,7 +62,12 @@ class JWTAuthentication(SimpleJWTAuthentication):
         scope = PlanRateThrottle.scope_for(is_staff_role(token.get("role")), token.get("plan"))
         # Keyed like the throttle keys the user it loads (str of the pk); an id that is no UUID names no user.
         counter = PlanRateThrottle.counter_for(str(uuid.UUID(str(user_id))), scope) if is_uuid(user_id) else None
-        user, count = active_user_counted(user_id, version, counter)
+        try:
+            user, count = active_user_counted(user_id, version, counter)
+        except exceptions.AuthenticationFailed:
+            if counter is not None:  # a refused token (revoked, blocked, deleted) must not spend its user's rate
+                PlanRateThrottle.uncount(counter[0])
+            raise
         if counter is not None:
             setattr(request, COUNTED, (counter[0], count))
         return user, token

@@ -5,7 +5,7 @@ import contextlib
 import contextvars
 import threading
 
-from django.contrib.auth.hashers import Argon2PasswordHasher
+from django.contrib.auth.hashers import Argon2PasswordHasher, PBKDF2PasswordHasher
 from rest_framework.exceptions import Throttled
 
 # Requests one worker process lets hash or wait to hash at once: one hashes, one waits. A public auth request that
@@ -21,9 +21,10 @@ class HashingBusy(Throttled):
 
 
 @contextlib.contextmanager
-def refusing_when_busy():
-    """Within it, a password hash that would have to wait for a free slot raises HashingBusy instead."""
-    token = _refuse_when_busy.set(True)
+def refusing_when_busy(refuse: bool = True):
+    """Within it, a password hash that would have to wait for a free slot raises HashingBusy instead (with
+    refuse=False: waits, as outside; for work that must not be refused halfway, such as a re-hash)."""
+    token = _refuse_when_busy.set(refuse)
     try:
         yield
     finally:
@@ -34,13 +35,20 @@ class _Hashing:
     # Made at import: gunicorn's preloaded master never hashes, so every forked worker starts with both unheld.
     def __init__(self):
         self._slots, self._running = threading.BoundedSemaphore(HASHING_SLOTS), threading.Lock()
+        self._inside = threading.local()
 
     def run(self, function, *args):
+        if getattr(self._inside, "hashing", False):  # a hasher calling itself (PBKDF2's verify encodes)
+            return function(*args)
         if not self._slots.acquire(blocking=not _refuse_when_busy.get()):
             raise HashingBusy(wait=1)
         try:
             with self._running:
-                return function(*args)
+                self._inside.hashing = True
+                try:
+                    return function(*args)
+                finally:
+                    self._inside.hashing = False
         finally:
             self._slots.release()
 
@@ -48,7 +56,17 @@ class _Hashing:
 hashing = _Hashing()
 
 
-class BazarArgon2PasswordHasher(Argon2PasswordHasher):
+class _OneAtATime:
+    """A hasher whose hashes go through `hashing`."""
+
+    def encode(self, password, salt, *args):
+        return hashing.run(super().encode, password, salt, *args)
+
+    def verify(self, password, encoded):
+        return hashing.run(super().verify, password, encoded)
+
+
+class BazarArgon2PasswordHasher(_OneAtATime, Argon2PasswordHasher):
     """Argon2id sized so that one login costs 50-100 ms of CPU on the 2-core reference machine.
 
     Measured with `python scripts/bench/hash_cost.py` and the login row of `make bench` (docs/benchmarks.md): one
@@ -61,8 +79,6 @@ class BazarArgon2PasswordHasher(Argon2PasswordHasher):
     memory_cost = 24 * 1024  # KiB
     parallelism = 1
 
-    def encode(self, password, salt):
-        return hashing.run(super().encode, password, salt)
 
-    def verify(self, password, encoded):
-        return hashing.run(super().verify, password, encoded)
+class BazarPBKDF2PasswordHasher(_OneAtATime, PBKDF2PasswordHasher):
+    """Verifies older PBKDF2 hashes (re-hashed with Argon2id at the next successful login), one at a time too."""

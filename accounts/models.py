@@ -1,8 +1,10 @@
+from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 
 from accounts.caching import users_changed
+from accounts.hashers import refusing_when_busy
 from accounts.roles import Plan, Role, is_staff_role
 from bazar.ids import uuid7
 
@@ -90,3 +92,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_staff(self) -> bool:
         return is_staff_role(self.role)
+
+    def check_password(self, raw_password) -> bool:
+        """Django's check, except that the re-hash of a right password with outdated parameters waits for a
+        hashing slot (accounts/hashers.py): refusing it would fail a sign-in whose password was already checked."""
+
+        def rehash(raw_password):
+            with refusing_when_busy(refuse=False):
+                self.set_password(raw_password)
+            self._password = None
+            self.save(update_fields=["password"])
+
+        return check_password(raw_password, self.password, rehash)

@@ -1,5 +1,6 @@
 """Cache-backed throttles; they hold across workers because the cache is shared (Redis in production)."""
 
+import contextlib
 import hashlib
 import math
 
@@ -88,6 +89,12 @@ class PlanRateThrottle(WindowRateThrottle):
             return None
         window = math.floor(throttle.timer() / duration)
         return f"{cls.cache_format % {'scope': scope, 'ident': user_id}}:{window}", duration + 1
+
+    @classmethod
+    def uncount(cls, key: str) -> None:
+        """Take back a count made with counter_for's key."""
+        with contextlib.suppress(ValueError):  # the window has ended meanwhile, and its counter with it
+            cls.cache.decr(key)
 
     def _count(self, request, key: str, duration: int) -> int | None:
         taken = getattr(request, COUNTED, None)

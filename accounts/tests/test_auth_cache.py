@@ -157,3 +157,35 @@ def test_the_plan_rate_is_the_current_plans_whatever_the_token_claims(
     statuses = [client.get(ME).status_code for _ in range(allowed + 1)]
 
     assert statuses == [200] * allowed + [429]
+
+
+REFUSALS = {
+    "revoked": lambda user: services.tokens_revoke_all(user=user),
+    "blocked, then unblocked": lambda user: services.user_block(user=user, reason="abuse"),
+}
+
+
+@pytest.mark.parametrize("refusal", REFUSALS.values(), ids=REFUSALS.keys())
+def test_requests_with_a_refused_token_do_not_spend_its_users_rate(refusal, make_client, throttle_rates):
+    throttle_rates(plan_FREE="3/min")
+    user = UserFactory(plan=Plan.FREE)
+    stolen = make_client(user)
+    refusal(user)
+    refused = [stolen.get(ME).status_code for _ in range(3)]
+    if user.is_blocked:
+        services.user_unblock(user=user)
+    fresh = make_client(user)
+
+    assert refused == [401] * 3
+    assert [fresh.get(ME).status_code for _ in range(4)] == [200, 200, 200, 429]
+
+
+def test_a_request_that_permissions_refuse_still_counts_toward_the_rate(make_client, throttle_rates):
+    # The count is taken with the user, before permissions: every signed-in request counts, as it costs the server.
+    throttle_rates(plan_FREE="2/min")
+    client = make_client(UserFactory(plan=Plan.FREE))
+
+    statuses = [client.post(USERS, {"email": "x@example.com"}).status_code, client.get(ME).status_code]
+
+    assert statuses == [403, 200]
+    assert client.get(ME).status_code == 429

@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.hashers import check_password, make_password
 from django.urls import reverse
 
-from accounts.hashers import HASHING_SLOTS, hashing
+from accounts.hashers import HASHING_SLOTS, _refuse_when_busy, hashing, refusing_when_busy
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tests.utils import error_codes
 
@@ -106,3 +106,38 @@ def test_outside_the_public_endpoints_a_hash_waits_for_a_free_slot(argon2):
         hashing._slots.acquire()  # back to every slot taken, as slots_taken() releases them all
 
     assert check_password(PASSWORD, encoded)
+
+
+@pytest.fixture
+def pbkdf2_user(settings, db):
+    settings.PASSWORD_HASHERS = ["accounts.hashers.BazarPBKDF2PasswordHasher"]
+    user = UserFactory(password=PASSWORD)
+    settings.PASSWORD_HASHERS = [ARGON2, "accounts.hashers.BazarPBKDF2PasswordHasher"]
+    return user
+
+
+def test_an_older_pbkdf2_hash_is_checked_one_at_a_time_too(api_client, pbkdf2_user):
+    with slots_taken():
+        refused = api_client.post(LOGIN_URL, {"email": pbkdf2_user.email, "password": PASSWORD})
+    signed_in = api_client.post(LOGIN_URL, {"email": pbkdf2_user.email, "password": PASSWORD})
+
+    assert refused.status_code == 429
+    assert signed_in.status_code == 200
+    pbkdf2_user.refresh_from_db()
+    assert pbkdf2_user.password.startswith("argon2$")  # re-hashed with the current parameters
+
+
+def test_the_re_hash_of_a_right_password_waits_where_the_check_may_be_refused(pbkdf2_user, monkeypatch):
+    refusable = []
+    run = hashing.run
+
+    def spy(function, *args):
+        refusable.append((function.__name__, _refuse_when_busy.get()))
+        return run(function, *args)
+
+    monkeypatch.setattr(hashing, "run", spy)
+    with refusing_when_busy():
+        assert pbkdf2_user.check_password(PASSWORD)
+
+    # (PBKDF2's verify encodes inside its own hash; the last call is the re-hash with Argon2id.)
+    assert (refusable[0], refusable[-1]) == (("verify", True), ("encode", False))
