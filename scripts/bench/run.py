@@ -337,6 +337,8 @@ def wrk(
         out = WORK / f"wrk-{name}-warmup.json"
         tokens = env.get("BENCH_TOKENS_WARMUP", env.get("BENCH_TOKENS", ""))
         _wrk(url, threads, connections, WARMUP, {**env, "BENCH_TOKENS": tokens, "BENCH_OUT": str(out)})
+        # Let the warm-up's last requests finish: a login still hashing would take a slot from the measured run.
+        time.sleep(0.5)
     out = WORK / f"wrk-{name}.json"
     server = _running[-1] if _running else None
     cpu_before = server.cpu_seconds() if server else 0.0
