@@ -60,7 +60,7 @@ class AssistantSerializer(FastReadModelSerializer):
         return _json_object(value)
 
 
-class ThreadSerializer(serializers.ModelSerializer):
+class ThreadSerializer(FastReadModelSerializer):
     class Meta:
         model = Thread
         fields = ["id", "owner", "assistant", "organization", "title", "metadata", "created_at", "updated_at"]
@@ -85,7 +85,7 @@ class ThreadUpdateSerializer(serializers.ModelSerializer):
         return _json_object(value)
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(FastReadModelSerializer):
     """A message; `file_ids` is set on the instances by the view (see views.with_file_ids)."""
 
     file_ids = serializers.ListField(child=serializers.UUIDField(), read_only=True)
@@ -104,7 +104,7 @@ class MessageCreateSerializer(serializers.Serializer):
     )
 
 
-class RunSerializer(serializers.ModelSerializer):
+class RunSerializer(FastReadModelSerializer):
     file_ids = serializers.PrimaryKeyRelatedField(source="files", many=True, read_only=True)
 
     class Meta:
