@@ -24,11 +24,17 @@ def colleague_ids(user) -> QuerySet:
 
 
 def users_visible_to(user) -> QuerySet:
-    """Staff see every account; others see themselves and the active accounts they share an organization with."""
+    """Staff see every account; others see themselves and the active accounts they share an organization with.
+
+    The ids come from the caller's memberships plus their own, so that PostgreSQL can look the users up by primary
+    key: with `pk = me OR pk IN (colleagues)` it read every account on the platform instead (3 million users: 250 ms
+    per count, against 0.55 ms this way; docs/benchmarks-users.md).
+    """
     users = get_user_model().objects.all()
     if user.is_staff:
         return users
-    return users.filter(Q(pk=user.pk) | Q(pk__in=colleague_ids(user), is_active=True))
+    me = get_user_model().objects.filter(pk=user.pk).values("pk")
+    return users.filter(pk__in=colleague_ids(user).union(me)).filter(Q(is_active=True) | Q(pk=user.pk))
 
 
 def organizations_visible_to(user) -> QuerySet:

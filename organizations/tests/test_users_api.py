@@ -45,6 +45,17 @@ def test_user_list_hides_deactivated_colleagues(make_client, organization, owner
     assert [row["id"] for row in response.json()["results"]] == [str(owner.pk)]
 
 
+def test_user_list_counts_a_colleague_of_two_shared_organizations_once(make_client, organization, owner):
+    colleague = MembershipFactory(organization=organization).user
+    second = OrganizationFactory(owner=owner)
+    MembershipFactory(organization=second, user=colleague)
+
+    body = make_client(owner).get(LIST_URL, {"ordering": "email"}).json()
+
+    assert body["count"] == 2
+    assert sorted(row["id"] for row in body["results"]) == sorted([str(owner.pk), str(colleague.pk)])
+
+
 def test_user_of_another_organization_is_not_found(make_client, owner, organization, outsider):
     assert make_client(owner).get(detail_url(outsider)).status_code == 404
 
