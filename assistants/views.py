@@ -111,22 +111,26 @@ def with_file_ids(messages: list[Message]) -> list[Message]:
 
 
 def _file_links(message_ids: list) -> list[tuple]:
-    """(message id, file id) pairs of these messages, in the order files were attached. Plain SQL: on a page of 50,
+    """(message id, file id) pairs of these messages, in link-row order as before. Plain SQL: on a page of 50,
     building and compiling the ORM's `message_id__in` query took 0.6 ms of CPU, its raw twin 0.15."""
     if not message_ids:
         return []
     links, message_pk, file_pk = Message.files.through, Message._meta.pk, File._meta.pk
-    table, message_column, file_column = (
+    table, link_column, message_column, file_column = (
         connection.ops.quote_name(name)
         for name in (
             links._meta.db_table,
+            links._meta.pk.column,
             links._meta.get_field("message").column,
             links._meta.get_field("file").column,
         )
     )
     placeholders = ", ".join(["%s"] * len(message_ids))
     # Names come from the model, values travel as parameters.
-    sql = f"SELECT {message_column}, {file_column} FROM {table} WHERE {message_column} IN ({placeholders}) ORDER BY id"  # noqa: S608
+    sql = (
+        f"SELECT {message_column}, {file_column} FROM {table} "  # noqa: S608
+        f"WHERE {message_column} IN ({placeholders}) ORDER BY {link_column}"
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, [message_pk.get_db_prep_value(pk, connection) for pk in message_ids])
         return [(message_pk.to_python(m), file_pk.to_python(f)) for m, f in cursor.fetchall()]

@@ -1,14 +1,15 @@
 """Serializer building blocks shared by the apps."""
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models.query_utils import DeferredAttribute
 from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.fields import SkipField
-from rest_framework.relations import PKOnlyObject, RelatedField
+from rest_framework.relations import PKOnlyObject, PrimaryKeyRelatedField, RelatedField
 
 # Fields whose output may depend on the serializer's context or parent, so a shared copy would be wrong.
 _CONTEXT_BOUND = (serializers.BaseSerializer, serializers.SerializerMethodField, serializers.HiddenField)
@@ -42,17 +43,21 @@ class FastReadModelSerializer(serializers.ModelSerializer):
         if cls.__dict__.get("_read_plan") is None:
             plan = []
             for field in cls(context={})._readable_fields:
+                related = getattr(field, "child_relation", field)  # many=True wraps the related field
+                # Of the related fields only primary keys are known to need no request (hyperlinks do).
                 if isinstance(field, _CONTEXT_BOUND) or (
-                    isinstance(field, RelatedField) and not field.use_pk_only_optimization()
+                    isinstance(related, RelatedField) and not isinstance(related, PrimaryKeyRelatedField)
                 ):
                     raise ImproperlyConfigured(f"{cls.__name__}.{field.field_name} depends on the context")
-                if isinstance(field, serializers.DateTimeField) and not hasattr(field, "timezone"):
+                if settings.USE_TZ and isinstance(field, serializers.DateTimeField) and not hasattr(field, "timezone"):
                     field.timezone = timezone.get_default_timezone()
                 plan.append((field.field_name, _reader(cls.Meta.model, field), field.to_representation))
             cls._read_plan = plan
         return cls._read_plan
 
     def to_representation(self, instance) -> dict:
+        if isinstance(instance, Mapping):  # validated data, not a model instance: DRF's own lookups handle it
+            return super().to_representation(instance)
         data = {}
         for name, read, represent in self.read_plan():
             try:
