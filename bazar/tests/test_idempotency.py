@@ -4,6 +4,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connections
 from django.urls import reverse
 
 from bazar import idempotency
@@ -18,6 +19,19 @@ THINGS = "test-things"
 def _post(client, body, key="key-1", **extra):
     headers = {"HTTP_IDEMPOTENCY_KEY": key} if key is not None else {}
     return client.post(reverse(THINGS), body, format="json", **headers, **extra)
+
+
+def _threaded(function):
+    """`function` for a worker thread, handing the thread's database connection back when done. The test client does
+    not, and a connection left open kept pytest-django from dropping the PostgreSQL test database."""
+
+    def run(*args):
+        try:
+            return function(*args)
+        finally:
+            connections.close_all()
+
+    return run
 
 
 def _codes(response) -> list[str]:
@@ -109,7 +123,7 @@ def test_idempotency_request_in_progress_answers_409_then_replays(transactional_
     IdempotentThingView.gate, IdempotentThingView.started = threading.Event(), threading.Event()
     try:
         with ThreadPoolExecutor(max_workers=1) as pool:
-            first = pool.submit(_post, client, {"name": "slow"})
+            first = pool.submit(_threaded(_post), client, {"name": "slow"})
             assert IdempotentThingView.started.wait(timeout=10)
 
             duplicate = _post(make_client(free_user), {"name": "slow"})
@@ -136,7 +150,7 @@ def test_idempotency_concurrent_duplicates_create_once(transactional_db, make_cl
         return _post(client, {"name": "race"}, key="race-key")
 
     with ThreadPoolExecutor(max_workers=len(clients)) as pool:
-        responses = list(pool.map(fire, clients))
+        responses = list(pool.map(_threaded(fire), clients))
 
     statuses = sorted(response.status_code for response in responses)
     assert set(statuses) <= {201, 409}
