@@ -14,6 +14,7 @@ class UserSerializer(FastReadModelSerializer):
     """
 
     PRIVATE_FIELDS = ("verified_at", "blocked_reason", "is_active", "updated_at")
+    _public_read_plan: list | None = None
 
     # Declared, so neither read-only nor required in the OpenAPI schema (Meta.read_only_fields skips declared
     # fields): some callers do not get them. The serializer only ever writes out.
@@ -40,14 +41,19 @@ class UserSerializer(FastReadModelSerializer):
         ]
         read_only_fields = fields
 
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
+    @classmethod
+    def public_read_plan(cls) -> list:
+        """The read plan without PRIVATE_FIELDS, built once per class."""
+        if cls.__dict__.get("_public_read_plan") is None:
+            cls._public_read_plan = [entry for entry in cls.read_plan() if entry[0] not in cls.PRIVATE_FIELDS]
+        return cls._public_read_plan
+
+    def read_plan_for(self, instance) -> list:
         request = self.context.get("request")
         viewer = getattr(request, "user", None)
         if viewer is not None and viewer.is_authenticated and not (viewer.is_staff or viewer.pk == instance.pk):
-            for name in self.PRIVATE_FIELDS:
-                data.pop(name)
-        return data
+            return self.public_read_plan()
+        return self.read_plan()
 
 
 class ProfileUpdateSerializer(serializers.Serializer):

@@ -55,11 +55,16 @@ class FastReadModelSerializer(serializers.ModelSerializer):
             cls._read_plan = plan
         return cls._read_plan
 
+    def read_plan_for(self, instance) -> list[tuple[str, Callable, Callable]]:
+        """The plan to write `instance` with: a subclass that shows some fields only to some callers narrows it here,
+        so that what is not shown is not computed either."""
+        return self.read_plan()
+
     def to_representation(self, instance) -> dict:
         if isinstance(instance, Mapping):  # validated data, not a model instance: DRF's own lookups handle it
             return super().to_representation(instance)
         data = {}
-        for name, read, represent in self.read_plan():
+        for name, read, represent in self.read_plan_for(instance):
             try:
                 attribute = read(instance)
             except SkipField:

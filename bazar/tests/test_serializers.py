@@ -131,3 +131,14 @@ def test_a_context_bound_field_is_refused():
 
     with pytest.raises(ImproperlyConfigured, match="hello"):
         WithMethod(UserFactory()).data  # noqa: B018 (the read builds the plan)
+
+
+def test_user_serializer_shows_a_colleague_the_full_row_minus_the_private_fields():
+    viewer, colleague = UserFactory(), UserFactory(is_blocked=True, blocked_reason="spam")
+    request = type("Request", (), {"user": viewer})()
+
+    seen_by_colleague = UserSerializer(colleague, context={"request": request}).data
+    seen_by_self = UserSerializer(colleague, context={"request": type("Request", (), {"user": colleague})()}).data
+
+    assert set(seen_by_self) - set(seen_by_colleague) == set(UserSerializer.PRIVATE_FIELDS)
+    assert seen_by_colleague == {k: v for k, v in seen_by_self.items() if k not in UserSerializer.PRIVATE_FIELDS}
