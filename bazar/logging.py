@@ -49,11 +49,37 @@ _TEXT_PATTERNS = [
 _MAY_HOLD_SECRET = re.compile(
     r"(?i:bearer|pass(?:word|wd)|secret|token|authorization|api[-_]?key|credential|signature)|Basic|eyJ"
 )
+# The same words, for plain substring tests: the regex tries each word at every position of the text, which made
+# this check a tenth of a users/me request (about 24 000 instructions per logged value).
+_SECRET_WORDS_ANY_CASE = (
+    "bearer",
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "authorization",
+    "apikey",
+    "api-key",
+    "api_key",
+    "credential",
+    "signature",
+)
+_SECRET_WORDS_EXACT_CASE = ("Basic", "eyJ")
+
+
+def _may_hold_secret(text: str) -> bool:
+    """Whether `text` holds one of _MAY_HOLD_SECRET's words: the same answer as that regex, found faster."""
+    if not text.isascii():  # Unicode case folding (the regex's IGNORECASE) is more than str.lower()
+        return _MAY_HOLD_SECRET.search(text) is not None
+    if any(word in text for word in _SECRET_WORDS_EXACT_CASE):
+        return True
+    lowered = text.lower()
+    return any(word in lowered for word in _SECRET_WORDS_ANY_CASE)
 
 
 def redact_text(text: str) -> str:
     """The text with bearer tokens, JWTs and sensitive key=value pairs masked."""
-    if not _MAY_HOLD_SECRET.search(text):
+    if not _may_hold_secret(text):
         return text
     for pattern, replacement in _TEXT_PATTERNS:
         text = pattern.sub(replacement, text)
@@ -78,6 +104,17 @@ def redact(value: Any, key: str = "") -> Any:
     if isinstance(value, bool | int | float) or value is None:
         return value
     return redact_text(str(value))
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _nothing_to_redact(data: Mapping) -> bool:
+    """True when `redact` would return every value of `data` unchanged: scalar values, no sensitive key, and no
+    secret word in any string. The strings are checked in one go, joined by a character no word holds."""
+    if any(_sensitive_key(key) or not isinstance(value, _SCALARS) for key, value in data.items()):
+        return False
+    return not _may_hold_secret("\0".join(value for value in data.values() if isinstance(value, str)))
 
 
 # ---------------------------------------------------------------- filters
@@ -127,6 +164,8 @@ class JsonFormatter(BaseJsonFormatter):
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
         # Django's own records carry the request object; its repr adds nothing the line lacks.
         log_data.pop("request", None)
+        if _nothing_to_redact(log_data):
+            return log_data
         return {key: redact(value, key) for key, value in log_data.items()}
 
 

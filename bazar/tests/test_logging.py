@@ -8,7 +8,7 @@ import uuid
 import pytest
 from django.urls import reverse
 
-from bazar.logging import REDACTED, redact, redact_text
+from bazar.logging import _MAY_HOLD_SECRET, REDACTED, JsonFormatter, _may_hold_secret, redact, redact_text
 
 
 @pytest.fixture
@@ -148,3 +148,66 @@ def test_redact_keeps_harmless_values_and_masks_sensitive_keys():
     value = {"status": 200, "Cookie": "sessionid=abc", "items": [{"api_key": "k"}], "email": "a@b.c"}
 
     assert redact(value) == {"status": 200, "Cookie": REDACTED, "items": [{"api_key": REDACTED}], "email": "a@b.c"}
+
+
+def _spellings(word: str) -> list[str]:
+    return [
+        word,
+        word.upper(),
+        word.title(),
+        word.swapcase(),
+        "".join(c.upper() if i % 2 else c for i, c in enumerate(word)),
+    ]
+
+
+_GATE_WORDS = [
+    "bearer",
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "authorization",
+    "apikey",
+    "api-key",
+    "api_key",
+    "api key",
+    "credential",
+    "signature",
+    "Basic",
+    "basic",
+    "BASIC",
+    "eyJ",
+    "eyj",
+    "EYJ",
+    "pass",
+    "key",
+]
+_GATE_TEXTS = [
+    f"{before}{spelling}{after}"
+    for word in _GATE_WORDS
+    for spelling in _spellings(word)
+    for before, after in [("", ""), ("GET /x?", "=abc"), ("my_", "_field"), ("é ", " ü"), ("\u017f", "\u017f")]
+] + ["", "nothing to hide: status=200", "\u017fecret=abc", "ToKen", "pas\u017fword", "api\u2010key", "İ token"]
+
+
+@pytest.mark.parametrize("text", _GATE_TEXTS)
+def test_fast_secret_check_agrees_with_the_regex(text):
+    assert _may_hold_secret(text) == bool(_MAY_HOLD_SECRET.search(text))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"message": "GET /api/v1/users/me/ 200 3ms", "status": 200, "duration_ms": 2.5, "user_id": None, "ok": True},
+        {"message": "GET /x?token=abc 200 3ms", "status": 200},
+        {"message": "fine", "detail": "Bearer abc.def"},
+        {"message": "fine", "password": "hunter2"},
+        {"message": "fine", "password": ""},
+        {"message": "fine", "extra": {"api_key": "k"}},
+        {"message": "fine", "items": ["eyJhbGciOi.eyJzdWIi.sig"]},
+        {"message": "pass", "other": "word"},  # a word only across two values is no word
+        {"message": "é \u017fecret=abc"},
+    ],
+)
+def test_json_formatter_shortcut_changes_nothing_redact_would_change(data):
+    assert JsonFormatter().process_log_record(dict(data)) == {key: redact(value, key) for key, value in data.items()}
