@@ -831,7 +831,9 @@ def write_report(ctx: dict) -> str:
         "",
         "`python scripts/bench/cpu_profile.py` calls the WSGI application in-process (no network, no gunicorn) under "
         "cProfile with a CPU clock and groups the time by package; standard library and builtins count for their "
-        "caller.",
+        "caller. To tell whether a change made a request cheaper, count instructions instead: "
+        "`python scripts/bench/instructions.py me users` (valgrind) gives the same number on every run, where times "
+        "on a shared machine move by a fifth.",
         "",
         "```",
         ctx["profile"].rstrip(),
