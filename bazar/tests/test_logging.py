@@ -190,9 +190,11 @@ _GATE_TEXTS = [
 ] + ["", "nothing to hide: status=200", "\u017fecret=abc", "ToKen", "pas\u017fword", "api\u2010key", "İ token"]
 
 
-@pytest.mark.parametrize("text", _GATE_TEXTS)
-def test_fast_secret_check_agrees_with_the_regex(text):
-    assert _may_hold_secret(text) == bool(_MAY_HOLD_SECRET.search(text))
+def test_fast_secret_check_agrees_with_the_regex():
+    disagreements = [text for text in _GATE_TEXTS if _may_hold_secret(text) != bool(_MAY_HOLD_SECRET.search(text))]
+
+    assert len(_GATE_TEXTS) > 500
+    assert disagreements == []
 
 
 @pytest.mark.parametrize(
