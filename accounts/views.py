@@ -11,9 +11,11 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import errors, serializers, services, tokens
 from accounts.authentication import JWTAuthentication
+from accounts.caching import LIST_CACHE
 from accounts.hashers import refusing_when_busy
 from accounts.models import User
 from accounts.roles import Plan
+from bazar.caching import CachedListMixin
 from bazar.exceptions import ForbiddenResponseSerializer, UnauthorizedResponseSerializer
 from bazar.idempotency import idempotent
 from bazar.permissions import ActionPermissionsMixin, IsOrgAdminAnywhere, PlanRequired
@@ -190,6 +192,7 @@ class UserFilter(filters.FilterSet):
     partial_update=extend_schema(request=serializers.UserUpdateSerializer, responses={200: serializers.UserSerializer})
 )
 class UserViewSet(
+    CachedListMixin,
     ActionPermissionsMixin,
     mixins.ListModelMixin,
     mixins.CreateModelMixin,
@@ -201,9 +204,11 @@ class UserViewSet(
     """Users. Staff see everyone; others see themselves and the people they share an organization with.
 
     Staff create, change and delete accounts (services enforce the SUPERADMIN rules). A PREMIUM OWNER/ADMIN of an
-    organization creates accounts into it, changes its members' profiles and removes them from it.
+    organization creates accounts into it, changes its members' profiles and removes them from it. The list comes
+    from the cache until a write to a user or a membership could change it (accounts/caching.py).
     """
 
+    list_cache = LIST_CACHE
     serializer_class = serializers.UserSerializer
     filterset_class = UserFilter
     search_fields = ["email", "full_name"]

@@ -16,11 +16,12 @@ from rest_framework.response import Response
 
 from accounts.roles import Plan
 from assistants import errors, serializers, services
-from assistants.caching import cached_list
+from assistants.caching import LIST_CACHE
 from assistants.filters import AssistantFilter, FileFilter, MessageFilter, RunFilter, ThreadFilter
 from assistants.models import File, Message, Run, Thread
 from assistants.scoping import assistants_for, files_for, threads_for
 from assistants.validators import NULL_CHARACTERS
+from bazar.caching import CachedListMixin
 from bazar.idempotency import idempotent
 from bazar.pagination import CreatedCursorPagination, ParentScopedListMixin
 from bazar.permissions import IsStaff, PlanRequired
@@ -31,9 +32,11 @@ from bazar.permissions import IsStaff, PlanRequired
 @extend_validation_errors([errors.ASSISTANT_IN_USE], field_name="organization", actions=["update", "partial_update"])
 @extend_validation_errors([NULL_CHARACTERS], field_name="settings", actions=["create", "update", "partial_update"])
 @extend_validation_errors([NULL_CHARACTERS], field_name="metadata", actions=["create", "update", "partial_update"])
-class AssistantViewSet(viewsets.ModelViewSet):
-    """Assistants: everyone reads those in scope (platform-wide and their organizations'); staff write."""
+class AssistantViewSet(CachedListMixin, viewsets.ModelViewSet):
+    """Assistants: everyone reads those in scope (platform-wide and their organizations'); staff write. The list
+    comes from the cache until a write could change it (assistants/caching.py)."""
 
+    list_cache = LIST_CACHE
     serializer_class = serializers.AssistantSerializer
     filterset_class = AssistantFilter
     search_fields = ["name", "description"]
@@ -44,12 +47,6 @@ class AssistantViewSet(viewsets.ModelViewSet):
 
     def get_queryset(self):
         return assistants_for(self.request.user)
-
-    def list(self, request, *args, **kwargs):
-        """Served from the cache until a write could change it (assistants/caching.py)."""
-        build_page = super().list
-        params = {*self.filterset_class.base_filters, "search", "ordering", "page", "page_size"}
-        return Response(cached_list(request, lambda: build_page(request, *args, **kwargs).data, params))
 
     def perform_create(self, serializer):
         serializer.save(created_by=self.request.user)

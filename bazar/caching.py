@@ -10,8 +10,11 @@ transaction, whose rows may still roll back.
 
 A read can take a counter along (`cached_and_counted`): on Redis the entry, its generation and the counter's
 increment travel in one pipeline, so that authenticating a request and counting it for its rate cost one round trip.
+
+`CachedListMixin` serves a viewset's list pages this way, per caller and query.
 """
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Iterable
@@ -22,6 +25,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django_redis.client import DefaultClient
 from redis.exceptions import RedisError
+from rest_framework.response import Response
 
 logger = logging.getLogger(__name__)
 
@@ -94,3 +98,38 @@ def cached_and_counted(
     if value is not None and not transaction.get_connection().in_atomic_block:
         cache.set(key, (generation, value), timeout=timeout)
     return value, count
+
+
+# A list page outlives no write, but a write the cache missed (Redis unreachable at that moment) stales it this long.
+LIST_PAGE_TIMEOUT = 60
+
+
+def list_generation_key(name: str) -> str:
+    return f"{name}:list:generation"
+
+
+def lists_changed(name: str, using: str | None = None) -> None:
+    """Orphan every cached page of the `name` list (see CachedListMixin)."""
+    start_new_generations([list_generation_key(name)], using=using)
+
+
+class CachedListMixin:
+    """list() pages from the cache, per caller and query, until a write that could change what anyone sees in the
+    list calls `lists_changed(list_cache)`: the app's signals do, for every write however it came.
+
+    The caller's id and role are in the key (the role decides the scope); what else the scope depends on (their
+    memberships, say) must be covered by the writes that start a new generation. Only queries of the list's own
+    parameters are cached: others would let a caller fill the cache with copies of one page.
+    """
+
+    list_cache: str
+
+    def list(self, request, *args, **kwargs):
+        params = {*self.filterset_class.base_filters, "search", "ordering", "page", "page_size"}
+        if not set(request.GET) <= params:
+            return super().list(request, *args, **kwargs)
+        user = request.user
+        address = hashlib.sha256(request.build_absolute_uri().encode()).hexdigest()
+        key = f"{self.list_cache}:list:{user.pk}:{user.role}:{address}"
+        build = lambda: super(CachedListMixin, self).list(request, *args, **kwargs).data  # noqa: E731
+        return Response(cached(key, list_generation_key(self.list_cache), build, timeout=LIST_PAGE_TIMEOUT))
