@@ -8,14 +8,15 @@ import functools
 import logging
 import re
 import time
+import uuid
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction
 from django.utils.decorators import sync_and_async_middleware
 from django.utils.functional import LazyObject, empty
-from django_guid.context import guid
 from pythonjsonlogger.orjson import OrjsonFormatter as BaseJsonFormatter
 
 REDACTED = "[REDACTED]"
@@ -120,11 +121,11 @@ def _nothing_to_redact(data: Mapping) -> bool:
 
 # ---------------------------------------------------------------- filters
 class RequestContextFilter(logging.Filter):
-    """Puts the current request id (django-guid) and `user_id` on every record, None outside a request."""
+    """Puts the current request id and `user_id` on every record, None outside a request."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "request_id", None) is None:
-            record.request_id = guid.get()
+            record.request_id = request_id.get()
         if not hasattr(record, "user_id"):
             record.user_id = None
         return True
@@ -183,6 +184,24 @@ class TextFormatter(logging.Formatter):
 # ---------------------------------------------------------------- the request line
 request_logger = logging.getLogger("bazar.request")
 
+REQUEST_ID_HEADER = "X-Request-ID"
+# The id of the request being served, on every log line it writes (RequestContextFilter); None outside a request.
+request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+
+def _request_id_for(request) -> str:
+    """The caller's X-Request-ID when it is a UUID (a proxy's, a client's), so that their logs and ours line up;
+    a fresh one otherwise: anything else could forge log lines or carry a secret into them."""
+    given = request.META.get("HTTP_X_REQUEST_ID")
+    if given:
+        try:
+            uuid.UUID(given)
+        except ValueError:
+            pass
+        else:
+            return given
+    return uuid.uuid4().hex
+
 
 def _user_id(request) -> str | None:
     """The authenticated user's id if the request already resolved it; never triggers a query."""
@@ -211,7 +230,7 @@ def _log_request(request, response, started: float) -> None:
         status,
         duration_ms,
         extra={
-            "request_id": guid.get(),
+            "request_id": request_id.get(),
             "user_id": _user_id(request),
             "method": request.method,
             "path": request.path,
@@ -219,27 +238,36 @@ def _log_request(request, response, started: float) -> None:
             "duration_ms": duration_ms,
         },
     )
-    # The id belongs to this request only; a thread's later lines (worker, timers) must not inherit it.
-    guid.set(None)
 
 
 @sync_and_async_middleware
 def request_log_middleware(get_response: Callable) -> Callable:
-    """Logs exactly one line per request; goes first in MIDDLEWARE so redirects and errors are counted."""
+    """Gives the request its id (echoed in X-Request-ID, and in gunicorn's access line) and logs exactly one line
+    for it; goes first in MIDDLEWARE so redirects and errors are counted."""
     if iscoroutinefunction(get_response):
 
         async def middleware(request):
             started = time.perf_counter()
-            response = await get_response(request)
-            _log_request(request, response, started)
+            token = request_id.set(_request_id_for(request))
+            try:
+                response = await get_response(request)
+                response[REQUEST_ID_HEADER] = request_id.get()
+                _log_request(request, response, started)
+            finally:  # the id belongs to this request only: later lines of the thread (worker, timers) go without
+                request_id.reset(token)
             return response
 
     else:
 
         def middleware(request):
             started = time.perf_counter()
-            response = get_response(request)
-            _log_request(request, response, started)
+            token = request_id.set(_request_id_for(request))
+            try:
+                response = get_response(request)
+                response[REQUEST_ID_HEADER] = request_id.get()
+                _log_request(request, response, started)
+            finally:  # the id belongs to this request only: later lines of the thread (worker, timers) go without
+                request_id.reset(token)
             return response
 
     return middleware

@@ -40,7 +40,6 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "drf_standardized_errors",
-    "django_guid",
     "django_tasks_db",
     "accounts",
     "organizations",
@@ -49,7 +48,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "bazar.logging.request_log_middleware",
-    "django_guid.middleware.guid_middleware",
     "bazar.middleware.RequestSizeLimitMiddleware",
     "bazar.middleware.DatabaseReconnectMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -63,7 +61,7 @@ MIDDLEWARE = [
     "bazar.middleware.AuthenticationMiddleware",
     "bazar.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "bazar.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "bazar.urls"
@@ -126,10 +124,13 @@ if REDIS_URL:
     }
     DJANGO_REDIS_IGNORE_EXCEPTIONS = True
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    # django-redis's default (connections stay pooled at the end of a request), written out: it looks this setting
+    # up after every request (Django's close_caches), and a missing setting costs a raised AttributeError each time.
+    DJANGO_REDIS_CLOSE_CONNECTION = False
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "bazar"}}
-# Cache the signed-in user and the assistants list (bazar/caching.py). Only where every process shares the cache:
-# with the local-memory one, each worker would keep its own copy and never hear of another process's writes.
+# Cache the signed-in user and the users and assistants lists (bazar/caching.py). Only where every process shares
+# the cache: with the local-memory one, each worker would keep its own copy and never hear of another's writes.
 CACHE_READS = env.bool("CACHE_READS", default=bool(REDIS_URL))
 # "strict": the same store as "default", but failures raise instead of turning into misses, for the callers that
 # must know the cache is down (login lockout falls back to process memory, idempotency refuses to guess).
@@ -418,9 +419,9 @@ USE_I18N = True
 USE_TZ = True
 
 # ---------------------------------------------------------------- logging
-# Every request gets an id: the caller's X-Request-ID when it is a UUID (a proxy's, a client's), a fresh one
-# otherwise. It is echoed in the response, carried by every log line, and by gunicorn's access line.
-DJANGO_GUID = {"GUID_HEADER_NAME": "X-Request-ID", "VALIDATE_GUID": True, "RETURN_HEADER": True, "EXPOSE_HEADER": False}
+# Every request gets an id (bazar.logging.request_log_middleware): the caller's X-Request-ID when it is a UUID (a
+# proxy's, a client's), a fresh one otherwise. It is echoed in the response, carried by every log line, and by
+# gunicorn's access line.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 # json: one JSON object per line (production); text: readable lines (development). Both are redacted.
 LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json")
@@ -448,6 +449,5 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         # runserver's own access line repeats the request line.
         "django.server": {"handlers": ["console"], "level": "WARNING", "propagate": False},
-        "django_guid": {"level": "ERROR"},
     },
 }

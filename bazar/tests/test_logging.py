@@ -80,6 +80,39 @@ def test_request_id_is_generated_when_the_header_is_not_a_uuid(db, api_client, l
     assert "forged" not in raw
 
 
+@pytest.mark.urls("bazar.tests.urls")
+def test_lines_written_during_a_request_carry_its_id(db, log_lines):
+    from rest_framework.test import APIClient
+
+    request_id = uuid.uuid4().hex
+    client = APIClient(raise_request_exception=False)
+
+    response = client.get(reverse("test-plain-boom"), HTTP_X_REQUEST_ID=request_id)
+
+    assert response.status_code == 500
+    assert response["X-Request-ID"] == request_id
+    raw, lines = log_lines()
+    assert [line["logger"] for line in lines] == ["django.request", "bazar.request"], raw  # the error, then the line
+    assert {line["request_id"] for line in lines} == {request_id}
+
+
+def test_a_request_refused_before_any_view_still_gets_an_id_and_a_line(db, api_client, log_lines, settings):
+    settings.REQUEST_MAX_BODY_SIZE = 10
+
+    response = api_client.post(reverse("api:auth:login"), {"email": "x" * 40}, format="json")
+
+    assert response.status_code == 413
+    raw, lines = log_lines()
+    assert [line["request_id"] for line in lines] == [response["X-Request-ID"]], raw
+    assert uuid.UUID(response["X-Request-ID"])
+
+
+def test_each_request_gets_its_own_id(db, api_client):
+    ids = {api_client.get(reverse("api:health"))["X-Request-ID"] for _ in range(3)}
+
+    assert len(ids) == 3
+
+
 def test_client_error_is_one_warning_line_without_user(db, api_client, log_lines):
     response = api_client.get(reverse("api:user-me"), HTTP_AUTHORIZATION="Bearer not-a-real-token-abcdef")
 

@@ -1,7 +1,12 @@
-"""The session user and flash messages run for the admin and are skipped for the stateless API."""
+"""The session user and flash messages run for the admin and are skipped for the stateless API; the CSP header is
+built once per settings policy."""
 
 import pytest
+from django.http import HttpResponse
 from django.urls import reverse
+from django.utils.csp import CSP, build_policy
+
+from bazar.middleware import ContentSecurityPolicyMiddleware
 
 ME = reverse("api:user-me")
 HEALTH = reverse("api:health")
@@ -30,3 +35,28 @@ def test_the_admin_keeps_the_session_user_and_messages(client, superadmin):
     assert index.status_code == 200
     assert index.wsgi_request.user == superadmin
     assert hasattr(index.wsgi_request, "auser") and hasattr(index.wsgi_request, "_messages")
+
+
+def test_the_csp_header_is_the_settings_policy_and_follows_its_changes(db, api_client, settings):
+    assert api_client.get(HEALTH)["Content-Security-Policy"] == build_policy(settings.SECURE_CSP)
+
+    settings.SECURE_CSP = {"default-src": [CSP.NONE]}
+    settings.SECURE_CSP_REPORT_ONLY = {"img-src": [CSP.SELF]}
+    response = api_client.get(HEALTH)
+
+    assert response["Content-Security-Policy"] == "default-src 'none'"
+    assert response["Content-Security-Policy-Report-Only"] == "img-src 'self'"
+
+
+def test_a_csp_naming_a_nonce_gets_the_nonce_of_each_response(settings, rf):
+    settings.SECURE_CSP = {"script-src": [CSP.SELF, CSP.NONCE]}
+
+    def page_using_its_nonce(request):  # as a template writing {{ csp_nonce }} would
+        return HttpResponse(str(request._csp_nonce))
+
+    middleware = ContentSecurityPolicyMiddleware(page_using_its_nonce)
+    responses = [middleware(rf.get("/admin/")) for _ in range(2)]
+
+    for response in responses:
+        assert response["Content-Security-Policy"] == f"script-src 'self' 'nonce-{response.content.decode()}'"
+    assert responses[0].content != responses[1].content

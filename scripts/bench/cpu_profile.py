@@ -39,7 +39,6 @@ GROUPS = [
     ("django_filters", "django-filter"),
     ("django_redis", "cache (Redis)"),
     ("redis/", "cache (Redis)"),
-    ("django_guid", "middleware"),
     ("corsheaders", "middleware"),
     ("whitenoise", "middleware"),
     ("django/middleware", "middleware"),
