@@ -417,6 +417,18 @@ class Endpoints:
                 "path": paths["users"],
                 "env": {"BENCH_AUTH": seed["big_access"]},
             },
+            # The same lists as the first read after a write sees them: a parameter the list does not know keeps
+            # its page out of the cache (bazar/caching.py CachedListMixin), so every request builds it.
+            "users_built": {
+                "label": "users list (50), built afresh",
+                "path": paths["users"] + "&built=afresh",
+                "env": {"BENCH_AUTH": token},
+            },
+            "users_big_built": {
+                "label": "users list (50), tenant 10x, built afresh",
+                "path": paths["users"] + "&built=afresh",
+                "env": {"BENCH_AUTH": seed["big_access"]},
+            },
             "assistants": {"label": "assistants list (50)", "path": paths["assistants"], "env": {"BENCH_AUTH": token}},
             "messages": {"label": "messages first page (50)", "path": paths["messages"], "env": {"BENCH_AUTH": token}},
             "messages_deep": {"label": "messages deep cursor page (50)", "path": None, "env": {"BENCH_AUTH": token}},
@@ -499,6 +511,8 @@ SCALING = [
     ("messages_deep", "messages", "messages: deep cursor page p50 / first page p50", 1.3),
     ("messages", "messages_small", "messages first page p50, thread 10x bigger", 1.2),
     ("users_big", "users", "users list p50, tenant 10x bigger", 1.2),
+    # Not a goal of its own: what the first read after a write to a user or a membership sees.
+    ("users_big_built", "users_built", "users list built afresh (no cached page) p50, tenant 10x bigger", None),
 ]
 
 
@@ -676,6 +690,8 @@ def goals(results: dict, ceiling: dict, soak: dict, flood_protected: dict, scali
         goal("assistants list share of the ceiling, by CPU", value, ">= 0.08", None if value is None else value >= 0.08)
     )
     for comparison in scaling_rows:
+        if comparison["limit"] is None:
+            continue
         ratios = comparison["ratios"]
         value = statistics.median(ratios) if ratios else None
         verdict = None if value is None else value <= comparison["limit"]
@@ -757,6 +773,10 @@ def write_report(ctx: dict) -> str:
         f"- Load: wrk, {CONNECTIONS} connections (login: 2, what the workers hash or hold in line without "
         f"refusing), {DURATION} per row after a {WARMUP} warm-up; p50/p99 are wrk's "
         "latency percentiles; errors = socket errors + timeouts + non-2xx answers.",
+        "- Cached lists: the users and assistants lists answer a repeated query from Redis until a write could "
+        "change it, as in production (`bazar/caching.py`), so their rows measure that. The users rows *built afresh* "
+        "add a parameter the list does not know, which keeps the page out of the cache: every request runs the count "
+        "and the page, as the first read after a write to a user or a membership does.",
         "",
         "## Per endpoint",
         "",
@@ -776,7 +796,7 @@ def write_report(ctx: dict) -> str:
                     c["label"],
                     ", ".join(f"{r:.2f}" for r in c["ratios"]) or NA,
                     f"{statistics.median(c['ratios']):.2f}" if c["ratios"] else NA,
-                    f"<= {c['limit']}",
+                    f"<= {c['limit']}" if c["limit"] else "(for information)",
                 ]
                 for c in ctx["scaling"]
             ],
@@ -889,7 +909,7 @@ def calibration_line(ctx: dict) -> str:
         f"throttle or database) reaches {100 * bare['rps'] / ceiling['rps']:.1f}% of the ceiling by req/s and "
         f"{100 * ceiling['cpu_ms'] / bare['cpu_ms']:.1f}% by CPU ({bare['cpu_ms']:.2f} ms per request). "
         f"users/me costs {me['cpu_ms'] / bare['cpu_ms']:.2f}x its CPU: JWT authentication, the plan-rate count, the "
-        "cached user (one Redis round trip), the security and request-id middleware and the request log line."
+        "cached user (one Redis round trip), the security middleware, the request id and the request log line."
     )
 
 
