@@ -28,7 +28,8 @@ def listed(response) -> dict[str, str]:
 
 @pytest.fixture
 def scene(make_client):
-    """A member of one organization, a colleague there, an owner (PREMIUM), and someone in another organization."""
+    """A member of one organization, a colleague there, its owner, and the owner of another organization; all
+    PREMIUM, so that the owner may create and remove accounts in theirs."""
     people = {
         name: UserFactory(email=f"{name}@example.com", full_name=name, plan=Plan.PREMIUM)
         for name in ("me", "colleague", "owner", "stranger")
