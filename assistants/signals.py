@@ -7,12 +7,12 @@ from functools import partial
 
 from django.core.files.storage import default_storage
 from django.db import transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from assistants.caching import assistants_changed
 from assistants.models import Assistant, File
-from organizations.models import Membership, Organization, memberships_changed
+from organizations.signals import on_membership_writes
 
 logger = logging.getLogger(__name__)
 
@@ -31,10 +31,10 @@ def file_bytes_delete(sender, instance: File, using: str, **kwargs) -> None:
 
 @receiver(post_save, sender=Assistant, dispatch_uid="assistants.list_cache_assistant_saved")
 @receiver(post_delete, sender=Assistant, dispatch_uid="assistants.list_cache_assistant_deleted")
-@receiver(post_save, sender=Membership, dispatch_uid="assistants.list_cache_membership_saved")
-@receiver(post_delete, sender=Membership, dispatch_uid="assistants.list_cache_membership_deleted")
-@receiver(memberships_changed, sender=Membership, dispatch_uid="assistants.list_cache_memberships_bulk")
-@receiver(m2m_changed, sender=Organization.members.through, dispatch_uid="assistants.list_cache_members_m2m")
 def list_cache_drop(sender, using: str, **kwargs) -> None:
-    if kwargs.get("action", "post_").startswith("post_"):  # m2m_changed also fires before the change
-        assistants_changed(using=using)
+    assistants_changed(using=using)
+
+
+@on_membership_writes("assistants.list_cache")
+def list_cache_drop_for_memberships(using: str) -> None:
+    assistants_changed(using=using)
