@@ -251,7 +251,8 @@ def _log_request(request, response, started: float) -> None:
 @sync_and_async_middleware
 def request_log_middleware(get_response: Callable) -> Callable:
     """Gives the request its id (echoed in X-Request-ID, and in gunicorn's access line) and logs exactly one line
-    for it; goes first in MIDDLEWARE so redirects and errors are counted."""
+    for it; goes first in MIDDLEWARE so redirects and errors are counted. The id belongs to this request only: the
+    thread's later lines (a worker's, a timer's) go without it."""
     if iscoroutinefunction(get_response):
 
         async def middleware(request):
@@ -261,7 +262,7 @@ def request_log_middleware(get_response: Callable) -> Callable:
                 response = await get_response(request)
                 response[REQUEST_ID_HEADER] = request_id.get()
                 _log_request(request, response, started)
-            finally:  # the id belongs to this request only: later lines of the thread (worker, timers) go without
+            finally:
                 request_id.reset(token)
             return response
 
@@ -274,7 +275,7 @@ def request_log_middleware(get_response: Callable) -> Callable:
                 response = get_response(request)
                 response[REQUEST_ID_HEADER] = request_id.get()
                 _log_request(request, response, started)
-            finally:  # the id belongs to this request only: later lines of the thread (worker, timers) go without
+            finally:
                 request_id.reset(token)
             return response
 
