@@ -163,7 +163,8 @@ class ContentSecurityPolicyMiddleware(csp.ContentSecurityPolicyMiddleware):
             policies = [(header, config) for header, config in policies if config]
             headers = None
             if not any(_names_nonce(config) for _, config in policies):
-                headers = [(header, build_policy(config)) for header, config in policies]
+                # str(): the names are enum members, which WSGI servers (wsgiref) refuse as header names.
+                headers = [(str(header), build_policy(config)) for header, config in policies]
             built = self._built = (enforce, report_only, headers)
         return built[2]
 
