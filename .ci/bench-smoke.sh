@@ -19,5 +19,7 @@ rows = [line for line in section.splitlines() if line.startswith("| ") and not l
 bad = [row for row in rows if re.match(r"\| [^|]+ \| - \|", row) or not re.match(r"\| [^|]+ \| \d+ \|", row)]
 assert len(rows) >= 12, f"expected 12 rows, got {len(rows)}"
 assert not bad, "rows not measured:\n" + "\n".join(bad)
+goals = text.split("## Goals", 1)[1]
+assert re.search(r"\| login flood: users/me p99 during / normal \| \d", goals), "login flood not measured"
 print(f"bench smoke: {len(rows)} rows measured")
 PY

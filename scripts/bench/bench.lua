@@ -77,25 +77,26 @@ if mode == "refresh" then
 elseif mode == "flood" then
   local emails = {}
   local n = 0
-  local pause = 0
   function init(args)
     emails = read_lines(os.getenv("BENCH_FLOOD_EMAILS"))
     n = tid
-    local rate = tonumber(os.getenv("BENCH_RATE") or "0")
-    if rate > 0 then
-      pause = math.floor(1000 * connections / rate)
-    end
   end
   function request()
     n = n + 1
     local email = emails[(n % #emails) + 1]
     return wrk.format("POST", nil, nil, '{"email":"' .. email .. '","password":"wrong-password-' .. n .. '"}')
   end
-  function delay()
-    return pause
-  end
   function response(status, headers, resp_body)
     count(status)
+  end
+end
+
+-- BENCH_RATE paces any mode: each connection waits connections/rate seconds between its requests
+local rate = tonumber(os.getenv("BENCH_RATE") or "0")
+if rate > 0 then
+  local pause = math.floor(1000 * connections / rate)
+  function delay()
+    return pause
   end
 end
 
