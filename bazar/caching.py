@@ -9,7 +9,7 @@ unless settings.CACHE_READS (on with Redis: a cache every process shares), and n
 transaction, whose rows may still roll back.
 
 A read can take a counter along (`cached_and_counted`): on Redis the entry, its generation and the counter's
-increment travel in one pipeline, so that authenticating a request and counting it for its rate cost one round trip.
+increment travel as one script, so that authenticating a request and counting it for its rate cost one round trip.
 
 `CachedListMixin` serves a viewset's list pages this way, per caller and query.
 """
@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django_redis.client import DefaultClient
+from redis.commands.core import Script
 from redis.exceptions import RedisError
 from rest_framework.response import Response
 
@@ -55,18 +56,30 @@ def increment(cache, key: str, timeout: int) -> int | None:
             return None
 
 
+# The read and the count of `_read`, run by Redis as one command: MGET, INCR, and the counter's lifetime set by the
+# increment that made it (EXPIRE NX). Missing keys come back as nil, as from MGET. One EVALSHA costs the client less
+# than the same three commands as a pipeline: users/me went from 2,387K to 2,278K instructions per request
+# (scripts/bench/instructions.py).
+_READ_AND_COUNT = Script(
+    None,
+    b"""
+local found = redis.call('MGET', unpack(KEYS, 1, #KEYS - 1))
+local count = redis.call('INCR', KEYS[#KEYS])
+redis.call('EXPIRE', KEYS[#KEYS], ARGV[1], 'NX')
+found[#found + 1] = count
+return found
+""",
+)
+
+
 def _read(keys: list[str], counter: str | None, counter_timeout: int) -> tuple[dict, int | None]:
     """cache.get_many(keys) and, with a counter, that counter incremented: in one round trip on Redis."""
     client = getattr(cache, "client", None)
     if counter is None or not isinstance(client, DefaultClient):
         return cache.get_many(keys), None if counter is None else increment(cache, counter, counter_timeout)
-    name = client.make_key(counter)
-    pipeline = client.get_client(write=True).pipeline(transaction=False)
-    pipeline.mget([client.make_key(key) for key in keys])
-    pipeline.incr(name)
-    pipeline.expire(name, counter_timeout, nx=True)  # only when the increment made it (Redis 7)
+    redis_keys = [client.make_key(key) for key in keys] + [client.make_key(counter)]
     try:
-        values, count, _ = pipeline.execute()
+        *values, count = _READ_AND_COUNT(redis_keys, [counter_timeout], client=client.get_client(write=True))
     except (RedisError, OSError):
         logger.warning("cache unreachable: read built, request not counted", exc_info=True)
         return {}, None

@@ -83,6 +83,16 @@ def test_the_counter_lives_its_timeout_from_its_first_count(time_machine):
     assert cache.ttl("counter") <= first_ttl  # a later count does not extend it
 
 
+@needs_redis
+@pytest.mark.django_db(transaction=True)
+def test_a_redis_that_forgot_the_script_is_taught_it_again():
+    """After a Redis restart or SCRIPT FLUSH the server no longer knows the script's hash."""
+    _counted_read()
+    cache.client.get_client(write=True).script_flush()
+
+    assert _counted_read() == ("value", 2)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_an_unreachable_cache_builds_the_value_and_counts_nothing(monkeypatch):
     unreachable = RedisCache(
