@@ -140,7 +140,7 @@ def test_an_authenticated_request_is_one_cache_round_trip(make_client, redis_rou
     redis_round_trips.start()
 
     assert client.get(ME).status_code == 200
-    assert redis_round_trips.count == 1  # the user and the plan rate's count, in one pipeline
+    assert redis_round_trips.count == 1  # the user and the plan rate's count, in one script
 
 
 @pytest.mark.parametrize(
