@@ -101,3 +101,30 @@ def test_an_unreachable_cache_builds_the_value_and_counts_nothing(monkeypatch):
     monkeypatch.setattr(caching, "cache", unreachable)
 
     assert _counted_read("built") == ("built", None)
+
+
+# ---------------------------------------------------------------- counters (the throttles' windows)
+def test_a_counter_counts_from_one():
+    assert [caching.increment(cache, "window", 30) for _ in range(3)] == [1, 2, 3]
+
+
+@needs_redis
+def test_a_counter_lives_its_timeout_from_its_first_increment_in_one_round_trip(redis_round_trips):
+    redis_round_trips.start()
+    caching.increment(cache, "window", 30)
+    first_trips = redis_round_trips.count
+    first_ttl = cache.ttl("window")
+    caching.increment(cache, "window", 30)
+
+    assert first_trips == 1  # the first increment too: no failed INCR, then ADD
+    assert 29 <= first_ttl <= 30
+    assert cache.ttl("window") <= first_ttl
+    assert cache.get("window") == 2  # a plain integer, as Django's cache.incr leaves it
+
+
+def test_a_counter_on_an_unreachable_redis_counts_nothing():
+    unreachable = RedisCache(
+        "redis://127.0.0.1:1/0", {"OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 0.2}}
+    )
+
+    assert caching.increment(unreachable, "window", 30) is None
