@@ -750,7 +750,7 @@ def write_report(ctx: dict) -> str:
         "of ceiling (CPU)",
         "note",
     ]
-    calibration = [fmt_row(ctx["bare_drf"], ceiling)] if "bare_drf" in ctx else []
+    calibration = [fmt_row(ctx[name], ceiling) for name in ("bare_drf", "me_no_middleware") if name in ctx]
     main_rows = [fmt_row(ceiling, None), *calibration] + [fmt_row(r, ceiling) for r in ctx["results"].values()]
     soak, fl_open, fl_prot = ctx["soak"], ctx["flood_open"], ctx["flood_protected"]
     gun = ctx["gunicorn"]
@@ -940,13 +940,22 @@ def calibration_line(ctx: dict) -> str:
     bare, me, ceiling = ctx.get("bare_drf"), ctx["results"].get("me", {}), ctx["ceiling"]
     if not bare or not bare.get("cpu_ms") or not me.get("cpu_ms"):
         return "Calibration: not measured."
-    return (
+    line = (
         f"Calibration: in this run a bare DRF view (`scripts/bench/bare_drf.py`: no middleware, authentication, "
         f"throttle or database) reaches {100 * bare['rps'] / ceiling['rps']:.1f}% of the ceiling by req/s and "
         f"{100 * ceiling['cpu_ms'] / bare['cpu_ms']:.1f}% by CPU ({bare['cpu_ms']:.2f} ms per request). "
         f"users/me costs {me['cpu_ms'] / bare['cpu_ms']:.2f}x its CPU: JWT authentication, the plan-rate count, the "
         "cached user (one Redis round trip), the security middleware, the request id and the request log line."
     )
+    floor = ctx.get("me_no_middleware", {})
+    if floor.get("cpu_ms"):
+        line += (
+            f" Served with no middleware at all (`scripts/bench/settings_no_middleware.py`), users/me reaches "
+            f"{100 * floor['rps'] / ceiling['rps']:.1f}% by req/s and {100 * ceiling['cpu_ms'] / floor['cpu_ms']:.1f}% "
+            f"by CPU ({floor['cpu_ms']:.2f} ms per request): what authentication, the Redis round trip, the serializer "
+            "and Django + DRF cost before any middleware."
+        )
+    return line
 
 
 def memory_line(memory: dict | None) -> str:
@@ -1042,6 +1051,19 @@ def main() -> None:
     log("calibration: a bare DRF view")
     with Server("bare-drf", "bare_drf:application", env={**APP_ENV}, extra=("--pythonpath", str(HERE))) as server:
         bare_drf = {"label": "bare DRF view (calibration)", **wrk(server.base + "/", name="bare-drf", lua_env={})}
+    log("calibration: users/me with no middleware")
+    with Server(
+        "no-middleware",
+        "bazar.wsgi",
+        env={**APP_ENV, **UNTHROTTLED, "DJANGO_SETTINGS_MODULE": "settings_no_middleware"},
+        extra=("--pythonpath", str(HERE)),
+        ready_path=seed["paths"]["health"],
+    ) as server:
+        me_url, me_auth = server.base + seed["paths"]["me"], {"BENCH_AUTH": seed["me_access"]}
+        me_bare = {
+            "label": "users/me, no middleware (calibration)",
+            **wrk(me_url, name="me-no-middleware", lua_env=me_auth),
+        }
 
     results: dict = {}
     with Server("app", "bazar.wsgi", env={**APP_ENV, **UNTHROTTLED}, ready_path=seed["paths"]["health"]) as server:
@@ -1094,6 +1116,7 @@ def main() -> None:
         "seed": seed,
         "ceiling": ceiling,
         "bare_drf": bare_drf,
+        "me_no_middleware": me_bare,
         "results": results,
         "scaling": scaling_rows,
         "soak": soak,
