@@ -4,6 +4,7 @@ Everything comes from the environment, like Django's settings, so the same file 
 plain virtualenv. Logs go to stdout in the format Django uses (LOG_FORMAT: json when DEBUG is off).
 """
 
+import gc
 import os
 from pathlib import Path
 
@@ -64,6 +65,17 @@ reuse_port = _env_bool("GUNICORN_REUSE_PORT", default=max_requests == 0) and not
 # importing Django again (~1.25 s of CPU, during which its queued requests wait), and workers share that memory.
 # Nothing connects to PostgreSQL or Redis at import (bazar/tests/test_deploy.py), so no connection crosses the fork.
 preload_app = _env_bool("GUNICORN_PRELOAD", default=True)
+
+
+def pre_fork(server, worker):
+    """Before each fork, everything the master holds (Django, the app, every imported module) goes into the garbage
+    collector's permanent generation (gc.freeze), so a worker's full collections walk only objects it made itself.
+    Without it, each worker paused ~75 ms in every full collection, each request of that worker waiting (make bench:
+    users/me p99 at 200 req/s 40 ms instead of 6 in a fresh server's first seconds); with it, 5 ms. The frozen pages
+    also stay shared with the master instead of being copied (Python's gc.freeze documentation)."""
+    gc.freeze()
+
+
 # Heartbeat files on tmpfs: a container's overlay filesystem can stall them into false worker timeouts.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (tmpfs, not a temp file)
 # Proxies whose X-Forwarded-* headers gunicorn believes (comma-separated addresses, or * inside a private

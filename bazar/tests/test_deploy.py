@@ -3,8 +3,11 @@
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -165,6 +168,42 @@ def test_gunicorn_preloads_the_app_and_importing_it_opens_no_connection():
     assert gunicorn_config()["preload_app"] == "True"
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "clean"
+
+
+FREEZE_PROBE = """
+import gc
+
+
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [str(gc.get_freeze_count()).encode()]
+"""
+
+
+def test_gunicorn_workers_start_with_what_the_master_imported_frozen(tmp_path):
+    """gc.freeze before each fork (pre_fork): a worker's full collections skip everything the master preloaded."""
+    (tmp_path / "freeze_probe.py").write_text(FREEZE_PROBE)
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    env = production_env(GUNICORN_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1")
+    command = [str(GUNICORN), "-c", "gunicorn.conf.py", "--pythonpath", str(tmp_path), "freeze_probe:application"]
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                    frozen = int(response.read())
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "gunicorn did not answer"
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(30)
+
+    assert frozen > 10_000  # gunicorn, the config and the probe app: every object the master held at the fork
 
 
 def test_gunicorn_balances_connections_with_a_socket_per_worker_unless_unix_or_recycling():
