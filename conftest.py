@@ -49,7 +49,7 @@ def throttle_rates(settings, time_machine):
 
 @pytest.fixture
 def redis_round_trips(monkeypatch):
-    """Counts what the Redis client sends from `start()` on: one send per round trip, a script or a pipeline included."""
+    """Counts what the Redis client sends from `start()` on: one send per round trip (a script, a pipeline)."""
     from redis.connection import Connection
 
     send = Connection.send_packed_command

@@ -86,7 +86,7 @@ def _read(cache, keys: list[str], counter: str | None, counter_timeout: int) -> 
     try:
         *values, count = _READ_AND_COUNT(redis_keys, [counter_timeout], client=client.get_client(write=True))
     except (RedisError, OSError):
-        logger.warning("cache unreachable: read built, request not counted", exc_info=True)
+        logger.warning("cache unreachable: nothing read from it, request not counted", exc_info=True)
         return {}, None
     return {key: client.decode(value) for key, value in zip(keys, values, strict=True) if value is not None}, count
 
