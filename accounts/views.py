@@ -3,7 +3,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.permissions import SAFE_METHODS, AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import TokenError
@@ -227,7 +227,9 @@ class UserViewSet(
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no caller
             return User.objects.none()
-        return users_visible_to(self.request.user)
+        users = users_visible_to(self.request.user)
+        # A read never needs the password hash; writes load it, for the services that may check or change it.
+        return users.defer("password") if self.request.method in SAFE_METHODS else users
 
     def get_serializer_class(self):
         return {

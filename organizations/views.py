@@ -177,7 +177,9 @@ class MembershipViewSet(
         if getattr(self, "swagger_fake_view", False):
             return Membership.objects.none()
         return self.of_organization(
-            Membership.objects.filter(user__is_active=True).select_related("user"), member_org_ids
+            # The member's password hash is never shown nor needed here: it stays in the database.
+            Membership.objects.filter(user__is_active=True).select_related("user").defer("user__password"),
+            member_org_ids,
         )
 
     def check_parent(self) -> None:

@@ -282,3 +282,15 @@ def test_endpoint_loads_the_user_once_at_most(name, world, make_client):
     _, sql = _get(client, reverse(f"api:{name}", kwargs=kwargs))
 
     assert sql.count(auth_sql) == 1, f"{name}: the user is loaded {sql.count(auth_sql)} times: {sql}"
+
+
+@pytest.mark.parametrize(("name", "kind"), [*((n, "list") for n in LISTS), *((n, "detail") for n in DETAILS)])
+def test_no_read_loads_a_password_hash(name, kind, world, make_client):
+    """A hash a read never needs stays in the database: not in the rows of a page, nor of a join, nor of the user."""
+    client = make_client(world.user)
+    url = reverse(f"api:{name}", kwargs=(LISTS[name](world, 2) if kind == "list" else DETAILS[name](world)))
+    cache.clear()  # the caller loaded from the database, not from the cache
+    _, sql = _get(client, url)
+
+    assert sql
+    assert not [query for query in sql if '"password"' in query], f"{name}: {sql}"
