@@ -53,13 +53,15 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    # Django's own classes here, so that `check --deploy` sees them (its session and CSRF checks look for them).
-    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Sessions, CSRF, the session user and flash messages serve the admin only: API requests skip from here to
+    # api_rejoins_here (bazar/middleware.py). Django's own classes, so that `check --deploy` sees them.
+    "bazar.middleware.APISkipsFromHere",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    # The session user and flash messages serve the admin only: skipped for API requests (bazar/middleware.py).
-    "bazar.middleware.AuthenticationMiddleware",
-    "bazar.middleware.MessageMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "bazar.middleware.api_rejoins_here",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "bazar.middleware.ContentSecurityPolicyMiddleware",
 ]

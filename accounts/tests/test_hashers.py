@@ -2,6 +2,7 @@
 (accounts/hashers.py)."""
 
 import contextlib
+import os
 import threading
 import time
 
@@ -9,7 +10,7 @@ import pytest
 from django.contrib.auth.hashers import check_password, make_password
 from django.urls import reverse
 
-from accounts.hashers import HASHING_SLOTS, _refuse_when_busy, hashing, refusing_when_busy
+from accounts.hashers import HASHING_NICENESS, HASHING_SLOTS, _refuse_when_busy, hashing, refusing_when_busy
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tests.utils import error_codes
 
@@ -77,6 +78,66 @@ def test_a_process_runs_one_hash_at_a_time():
         thread.join()
 
     assert most[0] == 1
+
+
+def _niceness() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
+def _where_and_how_nice() -> tuple[int, int]:
+    return threading.get_native_id(), _niceness()
+
+
+def test_every_hash_runs_in_one_thread_of_lower_priority():
+    """One hashing thread per process, whatever request thread asks, niced below the request threads."""
+    asked_from = []
+
+    def ask():
+        asked_from.append(threading.get_native_id())
+        ran_in.append(hashing.run(_where_and_how_nice))
+
+    ran_in: list[tuple[int, int]] = []
+    threads = [threading.Thread(target=ask) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+        thread.join()
+    ran_in.append(hashing.run(_where_and_how_nice))
+
+    hashing_threads = {thread for thread, _ in ran_in}
+    assert len(hashing_threads) == 1
+    assert hashing_threads.isdisjoint({*asked_from, threading.get_native_id()})
+    assert {niceness for _, niceness in ran_in} == {min(_niceness() + HASHING_NICENESS, 19)}
+
+
+# gunicorn forks its workers from a master that never hashed; here the test process has a hashing thread already.
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded, use of fork:DeprecationWarning")
+def test_a_forked_process_hashes_in_a_thread_of_its_own():
+    parent_thread, _ = hashing.run(_where_and_how_nice)
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child only reports and leaves, without running anything of pytest's
+        try:
+            thread, niceness = hashing.run(_where_and_how_nice)
+            os.write(write, f"{thread} {niceness}".encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as answer:
+        reported = answer.read()
+    os.waitpid(child, 0)
+
+    thread, niceness = (int(value) for value in reported.split())
+    assert thread != parent_thread  # the parent's hashing thread did not survive the fork; the child made its own
+    assert niceness == min(_niceness() + HASHING_NICENESS, 19)
+
+
+def test_a_failing_hash_raises_in_the_thread_that_asked():
+    def broken():
+        raise ValueError("broken hash")
+
+    with pytest.raises(ValueError, match="broken hash"):
+        hashing.run(broken)
+    assert hashing.run(lambda: "still hashing") == "still hashing"
 
 
 def test_a_login_finding_every_hashing_slot_taken_is_refused_with_retry_after(api_client, argon2_user):

@@ -1,7 +1,9 @@
-"""The session user and flash messages run for the admin and are skipped for the stateless API; the CSP header is
-built once per settings policy."""
+"""Sessions, CSRF, the session user and flash messages run for the admin and are skipped for the stateless API; the
+CSP header is built once per settings policy."""
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.core.handlers.base import BaseHandler
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.csp import CSP, build_policy
@@ -26,12 +28,44 @@ def test_api_requests_skip_the_session_user_and_messages_even_with_a_session_coo
 
 
 @pytest.mark.django_db
+def test_api_requests_skip_sessions_and_csrf_and_keep_the_middleware_around_them(client, superadmin, make_client):
+    client.force_login(superadmin)
+    response = make_client(superadmin).get(ME)
+    refused = client.post(ME, {})  # a cookie-only POST: the API answers 401, never a CSRF 403
+
+    assert response.status_code == 200
+    assert not hasattr(response.wsgi_request, "session")
+    assert response.cookies == {} and "Cookie" not in response.get("Vary", "")
+    assert refused.status_code == 401
+    # Before the stretch (security, CORS, common) and after it (frame options, CSP) still run.
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Content-Length"] == str(len(response.content))
+    assert response["X-Frame-Options"] == "DENY"
+    assert "Content-Security-Policy" in response
+
+
+@pytest.mark.django_db
+def test_an_api_request_with_a_host_not_allowed_is_refused(api_client):
+    response = api_client.get(HEALTH, HTTP_HOST="attacker.example")
+
+    assert response.status_code == 400
+
+
+def test_the_stretch_needs_its_end_mark(settings):
+    settings.MIDDLEWARE = ["bazar.middleware.APISkipsFromHere", "django.middleware.common.CommonMiddleware"]
+
+    with pytest.raises(ImproperlyConfigured, match="api_rejoins_here must follow"):
+        BaseHandler().load_middleware()
+
+
+@pytest.mark.django_db
 def test_the_admin_keeps_the_session_user_and_messages(client, superadmin):
     login_page = client.get(reverse("admin:login"))
     client.force_login(superadmin)
     index = client.get(reverse("admin:index"))
 
     assert "csrftoken" in login_page.cookies
+    assert "Cookie" in login_page["Vary"]
     assert index.status_code == 200
     assert index.wsgi_request.user == superadmin
     assert hasattr(index.wsgi_request, "auser") and hasattr(index.wsgi_request, "_messages")
