@@ -81,10 +81,15 @@ def _may_hold_secret(text: str) -> bool:
     """Whether `text` holds one of _MAY_HOLD_SECRET's words: the same answer as that regex, found faster."""
     if not text.isascii():  # Unicode case folding (the regex's IGNORECASE) is more than str.lower()
         return _MAY_HOLD_SECRET.search(text) is not None
-    if any(word in text for word in _SECRET_WORDS_EXACT_CASE):
-        return True
+    # Plain loops: half the time of any() over a generator, on every line written.
+    for word in _SECRET_WORDS_EXACT_CASE:
+        if word in text:
+            return True
     lowered = text.lower()
-    return any(word in lowered for word in _SECRET_WORDS_ANY_CASE)
+    for word in _SECRET_WORDS_ANY_CASE:  # noqa: SIM110 - the loop is the point (see above)
+        if word in lowered:
+            return True
+    return False
 
 
 def redact_text(text: str) -> str:
@@ -119,11 +124,20 @@ def redact(value: Any, key: str = "") -> Any:
 _SCALARS = (str, int, float, bool, type(None))
 
 
+@functools.lru_cache(maxsize=256)
+def _any_sensitive_key(keys: tuple) -> bool:
+    # Per set of fields, not per field: a kind of line (the request line, say) has the same fields every time.
+    return any(_sensitive_key(str(key)) for key in keys)
+
+
 def _nothing_to_redact(data: Mapping) -> bool:
     """True when `redact` would return every value of `data` unchanged: scalar values, no sensitive key, and no
     secret word in any string. The strings are checked in one go, joined by a character no word holds."""
-    if any(_sensitive_key(key) or not isinstance(value, _SCALARS) for key, value in data.items()):
+    if _any_sensitive_key(tuple(data)):
         return False
+    for value in data.values():
+        if not isinstance(value, _SCALARS):
+            return False
     return not _may_hold_secret("\0".join(value for value in data.values() if isinstance(value, str)))
 
 
@@ -168,8 +182,16 @@ class JsonFormatter(BaseJsonFormatter):
         kwargs.setdefault("rename_fields", {"asctime": "time", "levelname": "level", "name": "logger"})
         super().__init__(*args, **kwargs)
 
+    # (second, its text): the date and time are formatted once per second, not for each line.
+    _second: tuple[int, str] = (-1, "")
+
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
-        return datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds")
+        # ISO 8601 in UTC to the millisecond, as datetime.isoformat(timespec="milliseconds") writes it.
+        second = int(record.created)
+        cached = self._second
+        if cached[0] != second:
+            cached = self._second = (second, datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+        return f"{cached[1]}.{int(record.msecs):03d}+00:00"
 
     def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
         # Django's own records carry the request object; its repr adds nothing the line lacks.

@@ -4,6 +4,8 @@ import json
 import logging
 import logging.config
 import uuid
+from datetime import UTC, datetime
+from unittest import mock
 
 import pytest
 from django.urls import reverse
@@ -49,6 +51,28 @@ def test_request_logs_one_json_line_with_request_id_and_user(make_client, free_u
     assert token not in raw
     assert "Bearer" not in raw
     assert "authorization" not in raw.lower()
+
+
+def _record_at(nanoseconds: int) -> logging.LogRecord:
+    with mock.patch("time.time_ns", return_value=nanoseconds):
+        return logging.LogRecord("bazar.test", logging.INFO, __file__, 1, "at a time", None, None)
+
+
+def test_the_time_is_utc_to_the_millisecond_in_every_second_a_formatter_sees():
+    formatter = JsonFormatter()
+    second = 1_700_000_000 * 10**9
+    # Within one second, into the next, back to an earlier one (threads' lines can arrive out of order), and
+    # the last millisecond and microsecond of a second (truncated, not rounded up into the next one).
+    moments = [second + 5_000_000, second + 999_600_000, second + 10**9 + 400_000, second + 1, second + 999_999_000]
+
+    written = [formatter.formatTime(_record_at(moment)) for moment in moments]
+
+    expected = [
+        datetime.fromtimestamp(moment // 10**9, tz=UTC).replace(microsecond=moment % 10**9 // 1000)
+        for moment in moments
+    ]
+    assert written == [moment.isoformat(timespec="milliseconds") for moment in expected]
+    assert written[1] == "2023-11-14T22:13:20.999+00:00" and written[2] == "2023-11-14T22:13:21.000+00:00"
 
 
 def test_login_request_logs_neither_password_nor_tokens(api_client, free_user, password, log_lines):

@@ -845,8 +845,8 @@ def write_report(ctx: dict) -> str:
         "the queue). Each round measures users/me without the flood, then with it; the goal takes the median of the "
         "rounds' p99 ratios. *Unprotected*: login rate limit and lockout raised out of reach, so every attempt "
         "reaches the password check. *Protected*: production login rate limit and lockout. In both, each worker "
-        "hashes one password at a time with one more in line, and refuses further attempts with 429 "
-        "(accounts/hashers.py).",
+        "hashes one password at a time, in a low-priority thread, with one more in line, and refuses further "
+        "attempts with 429 (accounts/hashers.py).",
         "",
         table(
             [
@@ -967,8 +967,9 @@ def memory_line(memory: dict | None) -> str:
     return (
         f"Worker memory (resident, MB per worker): {before} after the first requests, {after} after "
         f"{memory['requests']:,} more requests (the rows above), with no worker recycled. Most of the rise comes with "
-        "the first logins: Argon2 takes its memory cost (24 MiB) in the thread that hashes, and the allocator keeps "
-        "it in that thread's arena for the next hash; repeated login rows do not raise it further."
+        "the first logins: Argon2 takes its memory cost (24 MiB) in the worker's one hashing thread "
+        "(accounts/hashers.py), and the allocator keeps it in that thread's arena for the next hash; repeated login "
+        "rows do not raise it further."
     )
 
 
