@@ -21,5 +21,7 @@ assert len(rows) >= 12, f"expected 12 rows, got {len(rows)}"
 assert not bad, "rows not measured:\n" + "\n".join(bad)
 goals = text.split("## Goals", 1)[1]
 assert re.search(r"\| login flood: users/me p99 during / normal \| \d", goals), "login flood not measured"
+assert re.search(r"\| users/me share of the ceiling, by CPU \| \d", goals), "users/me share not measured"
+assert "## Share of the ceiling" in text, "share rounds not reported"
 print(f"bench smoke: {len(rows)} rows measured")
 PY

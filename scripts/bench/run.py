@@ -237,9 +237,11 @@ _running: list["Server"] = []  # the server wrk is pointed at, for its CPU accou
 class Server:
     """gunicorn as production starts it (`gunicorn -c gunicorn.conf.py <app>`), bound to a local port."""
 
-    def __init__(self, name: str, app: str, *, env: dict, extra: tuple[str, ...] = (), ready_path: str = "/"):
-        self.name, self.app, self.env, self.extra, self.ready_path = name, app, env, extra, ready_path
-        self.base = f"http://127.0.0.1:{PORT}"
+    def __init__(
+        self, name: str, app: str, *, env: dict, extra: tuple[str, ...] = (), ready_path: str = "/", port: int = PORT
+    ):
+        self.name, self.app, self.env, self.extra, self.ready_path, self.port = name, app, env, extra, ready_path, port
+        self.base = f"http://127.0.0.1:{port}"
         self.process: subprocess.Popen | None = None
 
     def command(self) -> list[str]:
@@ -248,7 +250,7 @@ class Server:
             cmd += ["-c", str(GUNICORN_CONF)]
         else:
             cmd += ["-w", WORKERS]
-        return [*cmd, "-b", f"127.0.0.1:{PORT}", *self.extra, self.app]
+        return [*cmd, "-b", f"127.0.0.1:{self.port}", *self.extra, self.app]
 
     def __enter__(self) -> "Server":
         redis_flush()
@@ -337,8 +339,10 @@ def wrk(
     connections: int = CONNECTIONS,
     lua_env: dict | None = None,
     warmup: bool = True,
+    server: "Server | None" = None,
 ) -> dict:
-    """One wrk run; returns req/s, p50/p99 in ms, errors (socket errors + non-2xx/3xx answers) and raw numbers."""
+    """One wrk run; returns req/s, p50/p99 in ms, errors (socket errors + non-2xx/3xx answers) and raw numbers.
+    The CPU per request is `server`'s, by default the server started last."""
     env = {"BENCH_THREADS": str(WRK_THREADS), "BENCH_CONNECTIONS": str(connections), **(lua_env or {})}
     threads = min(WRK_THREADS, connections)
     if warmup and seconds(WARMUP) > 0:
@@ -348,7 +352,7 @@ def wrk(
         # Let the warm-up's last requests finish: a login still hashing would take a slot from the measured run.
         time.sleep(0.5)
     out = WORK / f"wrk-{name}.json"
-    server = _running[-1] if _running else None
+    server = server or (_running[-1] if _running else None)
     cpu_before = server.cpu_seconds() if server else 0.0
     _wrk(url, threads, connections, duration, {**env, "BENCH_OUT": str(out)})
     cpu = server.cpu_seconds() - cpu_before if server else 0.0
@@ -693,14 +697,51 @@ def goal(label: str, value: float | None, target: str, ok: bool | None) -> list[
     return [label, NA if value is None else f"{value:.2f}", target, verdict]
 
 
-def goals(results: dict, ceiling: dict, soak: dict, flood_protected: dict, scaling_rows: list[dict]) -> list[list[str]]:
+# The share-of-the-ceiling goals: (endpoint, lowest share).
+SHARES = [("me", 0.25), ("assistants", 0.08)]
+
+
+def share_rounds(endpoints: Endpoints, app: "Server", hello: "Server") -> dict[str, list[dict]]:
+    """Each share goal from rounds that measure the endpoint and the hello app back to back, both servers running
+    (which goes first alternating); the verdict takes the median of the rounds' ratios, by req/s and by CPU. Like
+    the latency comparisons: the ceiling row of the table was measured minutes before the endpoint rows, and in
+    that time a shared machine's speed can move by a third, which moves the ratio as much."""
+    duration = f"{max(2.0, seconds(DURATION) / 2):.0f}s"
+    out: dict[str, list[dict]] = {}
+    for name, _ in SHARES:
+        spec = endpoints.specs[name]
+        if endpoints.notes.get(name) or not spec["path"]:
+            continue
+        log(f"  {spec['label']} and the ceiling")
+        out[name] = []
+        for round_ in range(SCALING_ROUNDS):
+            rows = {}
+            for which in ("hello", name) if round_ % 2 == 0 else (name, "hello"):
+                if which == "hello":
+                    url, lua_env, server = hello.base + "/", {}, hello
+                else:
+                    url, lua_env, server = app.base + spec["path"], spec["env"], app
+                rows[which] = wrk(
+                    url, name=f"share-{which}", duration=duration, lua_env=lua_env, warmup=False, server=server
+                )
+            top, row = rows["hello"], rows[name]
+            out[name].append(
+                {
+                    "rps": row["rps"] / top["rps"] if top["rps"] else 0.0,
+                    "cpu": top["cpu_ms"] / row["cpu_ms"] if row["cpu_ms"] else 0.0,
+                }
+            )
+    return out
+
+
+def goals(shares: dict, soak: dict, flood_protected: dict, scaling_rows: list[dict]) -> list[list[str]]:
     def ratio(name: str) -> float | None:
-        row = results.get(name, {})
-        return row["rps"] / ceiling["rps"] if "rps" in row and ceiling["rps"] else None
+        rounds = shares.get(name)
+        return statistics.median(r["rps"] for r in rounds) if rounds else None
 
     def cpu_ratio(name: str) -> float | None:
-        row = results.get(name, {})
-        return ceiling["cpu_ms"] / row["cpu_ms"] if row.get("cpu_ms") and ceiling.get("cpu_ms") else None
+        rounds = shares.get(name)
+        return statistics.median(r["cpu"] for r in rounds) if rounds else None
 
     rows = []
     value = ratio("me")
@@ -831,6 +872,29 @@ def write_report(ctx: dict) -> str:
             ],
         ),
         "",
+        "## Share of the ceiling",
+        "",
+        "The per-endpoint table divides each row by the ceiling row, measured minutes earlier. The share goals are "
+        f"measured on their own, like the latency comparisons: {SCALING_ROUNDS} rounds that run the endpoint and the "
+        f"hello app (both servers up) back to back ({max(2.0, seconds(DURATION) / 2):.0f}s each, which goes first "
+        "alternating), and the goal takes the median of the rounds' ratios, by req/s and by server CPU.",
+        "",
+        table(
+            ["endpoint", "share by req/s per round", "median", "share by CPU per round", "median", "target"],
+            [
+                [
+                    ctx["results"][name]["label"],
+                    ", ".join(f"{r['rps']:.1%}" for r in ctx["shares"][name]),
+                    f"{statistics.median(r['rps'] for r in ctx['shares'][name]):.1%}",
+                    ", ".join(f"{r['cpu']:.1%}" for r in ctx["shares"][name]),
+                    f"{statistics.median(r['cpu'] for r in ctx['shares'][name]):.1%}",
+                    f">= {limit:.0%}",
+                ]
+                for name, limit in SHARES
+                if ctx["shares"].get(name)
+            ],
+        ),
+        "",
         f"## users/me at {SOAK_CONNECTIONS} connections for {SOAK_DURATION}",
         "",
         table(header, [fmt_row(soak, ceiling)]),
@@ -921,7 +985,7 @@ def write_report(ctx: dict) -> str:
         "",
         "## Goals",
         "",
-        table(["goal", "measured", "target", "verdict"], goals(ctx["results"], ceiling, soak, fl_prot, ctx["scaling"])),
+        table(["goal", "measured", "target", "verdict"], goals(ctx["shares"], soak, fl_prot, ctx["scaling"])),
         "",
         calibration_line(ctx),
         "",
@@ -1076,6 +1140,14 @@ def main() -> None:
         log("per endpoint")
         for name in endpoints.specs:
             results[name] = endpoints.measure(name)
+        log(f"share of the ceiling, {SCALING_ROUNDS} alternating rounds each")
+        with Server(
+            "hello-beside", "hello_wsgi:application", env={**APP_ENV}, extra=("--pythonpath", str(HERE)), port=PORT + 1
+        ) as hello:
+            for name, _ in SHARES:  # the hello server's start emptied Redis: fill the caches again
+                if seconds(WARMUP) > 0 and name not in endpoints.notes and endpoints.specs[name]["path"]:
+                    endpoints.measure(name, duration=WARMUP, warmup=False)
+            shares = share_rounds(endpoints, server, hello)
         log(f"latency comparisons, {SCALING_ROUNDS} alternating rounds each")
         scaling_rows = scaling(endpoints)
         log(f"users/me at {SOAK_CONNECTIONS} connections for {SOAK_DURATION}")
@@ -1119,6 +1191,7 @@ def main() -> None:
         "bare_drf": bare_drf,
         "me_no_middleware": me_bare,
         "results": results,
+        "shares": shares,
         "scaling": scaling_rows,
         "soak": soak,
         "memory": memory,
