@@ -52,7 +52,7 @@ MIDDLEWARE = [
     "bazar.middleware.DatabaseReconnectMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "corsheaders.middleware.CorsMiddleware",
+    "bazar.middleware.CorsMiddleware",
     "django.middleware.common.CommonMiddleware",
     # Sessions, CSRF, the session user and flash messages serve the admin only: API requests skip from here to
     # api_rejoins_here (bazar/middleware.py). Django's own classes, so that `check --deploy` sees them.

@@ -95,3 +95,46 @@ def test_a_csp_naming_a_nonce_gets_the_nonce_of_each_response(settings, rf):
     for response in responses:
         assert response["Content-Security-Policy"] == f"script-src 'self' 'nonce-{response.content.decode()}'"
     assert responses[0].content != responses[1].content
+
+
+CORS_CASES = {
+    "API, no Origin": ("get", "/api/v1/health/", {}),
+    "API write, no Origin": ("post", "/api/v1/auth/login/", {}),
+    "admin, no Origin": ("get", "/admin/login/", {}),
+    "API, listed Origin": ("get", "/api/v1/health/", {"HTTP_ORIGIN": "https://app.example.com"}),
+    "API, other Origin": ("get", "/api/v1/health/", {"HTTP_ORIGIN": "https://evil.example"}),
+    "admin, listed Origin": ("get", "/admin/login/", {"HTTP_ORIGIN": "https://app.example.com"}),
+    "preflight": (
+        "options",
+        "/api/v1/auth/login/",
+        {"HTTP_ORIGIN": "https://app.example.com", "HTTP_ACCESS_CONTROL_REQUEST_METHOD": "POST"},
+    ),
+    "preflight without Origin": ("options", "/api/v1/auth/login/", {"HTTP_ACCESS_CONTROL_REQUEST_METHOD": "POST"}),
+    "OPTIONS, no Origin": ("options", "/api/v1/auth/login/", {}),
+}
+
+
+@pytest.mark.parametrize("case", CORS_CASES)
+def test_cors_answers_as_django_cors_headers_does(case, rf, settings):
+    """The short way for requests without an Origin changes no answer: each header equals the library's own."""
+    from corsheaders.middleware import CorsMiddleware as LibraryCorsMiddleware
+
+    from bazar.middleware import CorsMiddleware
+
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+    method, path, headers = CORS_CASES[case]
+
+    def answer(middleware_class):
+        def view(request):
+            response = HttpResponse("view")
+            response["Vary"] = "Accept"  # as DRF's answers carry
+            return response
+
+        return middleware_class(view)(getattr(rf, method)(path, **headers))
+
+    ours, theirs = answer(CorsMiddleware), answer(LibraryCorsMiddleware)
+
+    assert (ours.status_code, ours.content) == (theirs.status_code, theirs.content)
+    assert dict(ours.headers) == dict(theirs.headers)
+    if path.startswith("/api/"):
+        assert "origin" in ours["Vary"].lower()
