@@ -13,7 +13,8 @@ Environment (all optional):
   BENCH_FLOOD_PROBE_RATE=200  users/me requests per second measured beside the flood (a light, paced load)
   BENCH_COMPARE_WORKERS=1   also compare gunicorn worker types/counts (0 to skip)
   BENCH_PROFILE_REQUESTS=100  requests per endpoint for the in-process CPU profile
-  BENCH_SCALING_ROUNDS=3    alternating rounds for each latency comparison (deep page, 10x thread, 10x tenant)
+  BENCH_SCALING_ROUNDS=3    alternating rounds for each latency comparison (deep page, 10x thread, 10x tenant),
+                            for each share of the ceiling (the endpoint, then the hello app on BENCH_PORT + 1)
                             and for the login flood (users/me without, then with the flood)
   BENCH_OUTPUT=docs/benchmarks.md
   BENCH_DB=bazar_bench  BENCH_ADMIN_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres
