@@ -13,6 +13,8 @@ Environment (all optional):
   BENCH_FLOOD_PROBE_RATE=200  users/me requests per second measured beside the flood (a light, paced load)
   BENCH_COMPARE_WORKERS=1   also compare gunicorn worker types/counts (0 to skip)
   BENCH_PROFILE_REQUESTS=100  requests per endpoint for the in-process CPU profile
+  BENCH_SPY_SECONDS=12      users/me, refused logins and the hello app, each sampled by py-spy under load (0 to
+                            skip; py-spy needs ptrace)
   BENCH_SCALING_ROUNDS=3    alternating rounds for each latency comparison (deep page, 10x thread, 10x tenant),
                             for each share of the ceiling (the endpoint, then the hello app on BENCH_PORT + 1)
                             and for the login flood (users/me without, then with the flood)
@@ -40,6 +42,8 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+import spy_profile
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = ROOT / "scripts" / "bench"
 VENV_BIN = Path(sys.executable).parent
@@ -61,6 +65,7 @@ SOAK_CONNECTIONS = 32
 SCALING_ROUNDS = int(os.environ.get("BENCH_SCALING_ROUNDS", "3"))
 HASH_ROUNDS = int(os.environ.get("BENCH_HASH_ROUNDS", "7"))
 PROFILE_REQUESTS = int(os.environ.get("BENCH_PROFILE_REQUESTS", "100"))
+SPY_SECONDS = int(os.environ.get("BENCH_SPY_SECONDS", "12"))
 COMPARE_WORKERS = os.environ.get("BENCH_COMPARE_WORKERS", "1") not in ("0", "false", "no", "")
 OUTPUT = ROOT / os.environ.get("BENCH_OUTPUT", "docs/benchmarks.md")
 DB_NAME = os.environ.get("BENCH_DB", "bazar_bench")
@@ -735,6 +740,39 @@ def share_rounds(endpoints: Endpoints, app: "Server", hello: "Server") -> dict[s
     return out
 
 
+def spy_on(server: "Server", url: str, *, name: str, lua_env: dict, connections: int = CONNECTIONS) -> dict:
+    """py-spy on the server's workers while wrk drives `url` (scripts/bench/spy_profile.py): the share of the samples
+    per region of a request, and the CPU per request of that run."""
+    out = WORK / f"py-spy-{name}.txt"
+    out.unlink(missing_ok=True)
+    try:
+        spy = spy_profile.record(server.process.pid, out, seconds=SPY_SECONDS)
+    except OSError as exc:
+        return {"error": f"py-spy did not start: {exc}"}
+    time.sleep(1)  # py-spy attaches to each worker first
+    result = wrk(
+        url,
+        name=f"spy-{name}",
+        duration=f"{max(1, SPY_SECONDS - 2)}s",
+        connections=connections,
+        lua_env=lua_env,
+        warmup=False,
+        server=server,
+    )
+    output = spy.communicate()[0].strip()
+    if spy.returncode != 0 or not out.exists():
+        return {"error": f"py-spy failed: {output.splitlines()[-1] if output else spy.returncode}"}
+    samples, shares = spy_profile.regions(out.read_text())
+    return {
+        "samples": samples,
+        "shares": shares,
+        "cpu_ms": result["cpu_ms"],
+        "rps": result["rps"],
+        "connections": connections,
+        "statuses": result["statuses"],
+    }
+
+
 def goals(shares: dict, soak: dict, flood_protected: dict, scaling_rows: list[dict]) -> list[list[str]]:
     def ratio(name: str) -> float | None:
         rounds = shares.get(name)
@@ -947,6 +985,7 @@ def write_report(ctx: dict) -> str:
             table(["config"] + [ctx["workers"][0]["results"][n]["label"] for n in names], rows),
             "",
         ]
+    parts += spy_section(ctx)
     parts += [
         "## Where the CPU goes",
         "",
@@ -1020,6 +1059,8 @@ def calibration_line(ctx: dict) -> str:
             f"by CPU ({floor['cpu_ms']:.2f} ms per request): what authentication, the Redis round trip, the serializer "
             "and Django + DRF cost before any middleware."
         )
+    if (ctx.get("spy") or {}).get("me", {}).get("shares"):
+        line += " Where users/me's CPU goes, region by region: the py-spy section below."
     return line
 
 
@@ -1043,6 +1084,46 @@ def _rps_p99(row: dict) -> str:
         return row.get("note", NA)
     errors = f", {row['errors']} errors" if row.get("errors") else ""
     return f"{row['rps']:.0f} req/s, p99 {row['p99']:.0f}, {row.get('cpu_ms', 0):.1f} ms CPU{errors}"
+
+
+SPIED = {"me": "users/me", "refused": "login refused (429)", "hello": "hello app (ceiling)"}
+
+
+def spy_section(ctx: dict) -> list[str]:
+    found_by_name = ctx.get("spy") or {}
+    spy = {name: found_by_name[name] for name in SPIED if found_by_name.get(name)}
+    if not spy:
+        return []
+    parts = ["## Where a request's CPU goes, sampled under load (py-spy)", ""]
+    failed = [f"{SPIED[name]}: {found['error']}" for name, found in spy.items() if "error" in found]
+    spy = {name: found for name, found in spy.items() if "error" not in found}
+    runs = "; ".join(
+        f"{SPIED[name]} with {found['connections']} connections, {found['samples']:,} samples, "
+        f"{found['rps']:.0f} req/s, {found['cpu_ms']:.2f} ms of server CPU per request"
+        for name, found in spy.items()
+    )
+    if spy:
+        parts += [
+            f"py-spy sampled gunicorn's workers ({SPY_SECONDS}s per run, 100 samples/s, only threads holding the GIL, "
+            f"the workers never paused) while wrk drove one endpoint: {runs}. Each sample counts for the innermost "
+            "region of the request it was taken in (`scripts/bench/spy_profile.py`); ms per request is the region's "
+            "share of the run's CPU per request. py-spy shares the two cores, so these req/s are lower than above.",
+            "",
+        ]
+        regions = [spy_profile.GUNICORN, *(region for _, region in spy_profile.REGIONS), spy_profile.TORN]
+        rows = []
+        for region in regions:
+            cells = [(found["shares"].get(region, 0.0), found["cpu_ms"]) for found in spy.values()]
+            if any(share for share, _ in cells):
+                rows.append(
+                    [region, *(f"{100 * share:.1f}% / {share * cpu:.2f}" if share else "-" for share, cpu in cells)]
+                )
+        rows.append(["all", *(f"100% / {found['cpu_ms']:.2f}" for found in spy.values())])
+        header = ["region", *(f"{SPIED[name]}: share / ms" for name in spy)]
+        parts += [table(header, rows), ""]
+    if failed:
+        parts += [f"Not measured: {'; '.join(failed)}.", ""]
+    return parts
 
 
 def flood_rows(result: dict, label: str) -> list[list[str]]:
@@ -1149,6 +1230,12 @@ def main() -> None:
                 if seconds(WARMUP) > 0 and name not in endpoints.notes and endpoints.specs[name]["path"]:
                     endpoints.measure(name, duration=WARMUP, warmup=False)
             shares = share_rounds(endpoints, server, hello)
+            spy: dict = {}
+            if SPY_SECONDS > 0 and "me" not in endpoints.notes:
+                log(f"users/me and the hello app, sampled by py-spy ({SPY_SECONDS}s each)")
+                me = endpoints.specs["me"]
+                spy["me"] = spy_on(server, server.base + me["path"], name="me", lua_env=me["env"])
+                spy["hello"] = spy_on(hello, hello.base + "/", name="hello", lua_env={})
         log(f"latency comparisons, {SCALING_ROUNDS} alternating rounds each")
         scaling_rows = scaling(endpoints)
         log(f"users/me at {SOAK_CONNECTIONS} connections for {SOAK_DURATION}")
@@ -1164,6 +1251,15 @@ def main() -> None:
         log("login flood, production login protection")
         endpoints.base = server.base
         flood_protected = flood_scenario(endpoints, "protected", rate=FLOOD_RATE)
+        if SPY_SECONDS > 0 and "login" not in endpoints.notes:
+            log(f"refused logins, sampled by py-spy ({SPY_SECONDS}s)")
+            spy["refused"] = spy_on(
+                server,
+                server.base + endpoints.specs["login"]["path"],
+                name="refused",
+                lua_env={"BENCH_MODE": "flood", "BENCH_FLOOD_EMAILS": seed["flood_emails"], "BENCH_RATE": "0"},
+                connections=FLOOD_CONNECTIONS,
+            )
 
     log("CPU profile (in-process)")
     profile_out = WORK / "profile.txt"
@@ -1202,6 +1298,7 @@ def main() -> None:
         "hash_cost": hash_cost,
         "gunicorn": gunicorn,
         "profile": profile_out.read_text(),
+        "spy": spy,
     }
     # Kept so that the report can be rewritten without measuring again: run.py --report-only
     (WORK / "results.json").write_text(json.dumps(ctx, indent=1))
