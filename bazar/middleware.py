@@ -125,11 +125,21 @@ API_PREFIX = "/api/"
 # the chain from its last middleware to its first, in one thread; per thread, so that two handlers built at once
 # (ASGI, test clients) cannot take each other's.
 _rejoin = threading.local()
+_STRETCH_START, _STRETCH_END = f"{__name__}.APISkipsFromHere", f"{__name__}.api_rejoins_here"
+
+
+def _check_the_stretch() -> None:
+    """Both marks, in this order, in the MIDDLEWARE being built: checked by each mark, so that neither can leave the
+    other a get_response from another chain."""
+    middleware = list(settings.MIDDLEWARE)
+    if not (_STRETCH_START in middleware and _STRETCH_END in middleware[middleware.index(_STRETCH_START) :]):
+        raise ImproperlyConfigured(f"{_STRETCH_END} must follow {_STRETCH_START} in MIDDLEWARE")
 
 
 def api_rejoins_here(get_response):
     """Marks the end of the stretch APISkipsFromHere opens: it keeps the rest of the chain for API requests and then
     takes itself out of the chain (MiddlewareNotUsed), so no request pays for the mark."""
+    _check_the_stretch()
     _rejoin.get_response = get_response
     raise MiddlewareNotUsed
 
@@ -141,11 +151,9 @@ class APISkipsFromHere:
     classes, named in MIDDLEWARE, because `check --deploy` looks for them by name before inspecting their settings."""
 
     def __init__(self, get_response):
+        _check_the_stretch()
         self.get_response = get_response
-        self.api_response = getattr(_rejoin, "get_response", None)
-        if self.api_response is None:
-            raise ImproperlyConfigured(f"{__name__}.api_rejoins_here must follow {__name__}.APISkipsFromHere")
-        del _rejoin.get_response
+        self.api_response = _rejoin.__dict__.pop("get_response")
 
     def __call__(self, request):
         if request.path_info.startswith(API_PREFIX):

@@ -51,10 +51,31 @@ def test_an_api_request_with_a_host_not_allowed_is_refused(api_client):
     assert response.status_code == 400
 
 
-def test_the_stretch_needs_its_end_mark(settings):
-    settings.MIDDLEWARE = ["bazar.middleware.APISkipsFromHere", "django.middleware.common.CommonMiddleware"]
+START, END, COMMON = (
+    "bazar.middleware.APISkipsFromHere",
+    "bazar.middleware.api_rejoins_here",
+    "django.middleware.common.CommonMiddleware",
+)
+
+
+@pytest.mark.parametrize("middleware", [[START, COMMON], [COMMON, END], [END, COMMON, START]])
+def test_the_stretch_needs_both_marks_in_order(settings, middleware):
+    settings.MIDDLEWARE = middleware
 
     with pytest.raises(ImproperlyConfigured, match="api_rejoins_here must follow"):
+        BaseHandler().load_middleware()
+
+
+def test_an_end_mark_without_its_start_leaves_nothing_for_the_next_chain(settings):
+    settings.MIDDLEWARE = [COMMON, END]
+    with pytest.raises(ImproperlyConfigured):
+        BaseHandler().load_middleware()
+    settings.MIDDLEWARE = [START, COMMON, END]
+    handler = BaseHandler()
+    handler.load_middleware()  # the chain of its own end mark, built as usual
+
+    settings.MIDDLEWARE = [START, COMMON]
+    with pytest.raises(ImproperlyConfigured):
         BaseHandler().load_middleware()
 
 
