@@ -28,14 +28,14 @@ ORG_ROLES = [OrgRole.MEMBER, OrgRole.ADMIN, OrgRole.OWNER]
 # ---------------------------------------------------------------- global roles and plans
 
 
-@pytest.mark.parametrize(("i", "plan"), enumerate(PLANS))
-@pytest.mark.parametrize(("j", "minimum"), enumerate(PLANS))
+@pytest.mark.parametrize(("i", "plan"), list(enumerate(PLANS)))
+@pytest.mark.parametrize(("j", "minimum"), list(enumerate(PLANS)))
 def test_plan_at_least_follows_free_plus_premium(i, plan, j, minimum):
     assert plan_at_least(plan, minimum) is (i >= j)
 
 
-@pytest.mark.parametrize(("i", "role"), enumerate(ROLES))
-@pytest.mark.parametrize(("j", "minimum"), enumerate(ROLES))
+@pytest.mark.parametrize(("i", "role"), list(enumerate(ROLES)))
+@pytest.mark.parametrize(("j", "minimum"), list(enumerate(ROLES)))
 def test_role_at_least_follows_user_admin_superadmin(i, role, j, minimum):
     assert role_at_least(role, minimum) is (i >= j)
 
@@ -74,8 +74,8 @@ def test_default_plan_limits_grow_with_the_plan(settings):
 # ---------------------------------------------------------------- organization roles
 
 
-@pytest.mark.parametrize(("i", "role"), enumerate(ORG_ROLES))
-@pytest.mark.parametrize(("j", "minimum"), enumerate(ORG_ROLES))
+@pytest.mark.parametrize(("i", "role"), list(enumerate(ORG_ROLES)))
+@pytest.mark.parametrize(("j", "minimum"), list(enumerate(ORG_ROLES)))
 def test_org_role_at_least_follows_member_admin_owner(i, role, j, minimum):
     assert org_role_at_least(role, minimum) is (i >= j)
 
