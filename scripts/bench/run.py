@@ -1086,6 +1086,13 @@ def _rps_p99(row: dict) -> str:
     return f"{row['rps']:.0f} req/s, p99 {row['p99']:.0f}, {row.get('cpu_ms', 0):.1f} ms CPU{errors}"
 
 
+def _answers(found: dict) -> str:
+    statuses = found.get("statuses", {})
+    if set(statuses) <= {"200"}:
+        return ""
+    return " (answers: " + ", ".join(f"{status}: {count}" for status, count in sorted(statuses.items())) + ")"
+
+
 SPIED = {"me": "users/me", "refused": "login refused (429)", "hello": "hello app (ceiling)"}
 
 
@@ -1099,7 +1106,7 @@ def spy_section(ctx: dict) -> list[str]:
     spy = {name: found for name, found in spy.items() if "error" not in found}
     runs = "; ".join(
         f"{SPIED[name]} with {found['connections']} connections, {found['samples']:,} samples, "
-        f"{found['rps']:.0f} req/s, {found['cpu_ms']:.2f} ms of server CPU per request"
+        f"{found['rps']:.0f} req/s, {found['cpu_ms']:.2f} ms of server CPU per request{_answers(found)}"
         for name, found in spy.items()
     )
     if spy:
