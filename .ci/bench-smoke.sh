@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# A very short `make bench` (about three minutes; CI runs it): proves the benchmark harness works end to end (services,
-# fresh database, seed, gunicorn with gunicorn.conf.py, wrk, py-spy, report). The numbers it prints mean nothing; the real
-# run is `make bench`. Writes its report outside the tree so docs/benchmarks.md keeps the real numbers.
+# A very short `make bench` (about three minutes; CI runs it): proves the benchmark harness works end to end
+# (services, fresh database, seed, gunicorn with gunicorn.conf.py, wrk, py-spy, report). The numbers it prints mean
+# nothing; the real run is `make bench`. Writes its report outside the tree so docs/benchmarks.md keeps the real numbers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }

@@ -1117,9 +1117,8 @@ def spy_section(ctx: dict) -> list[str]:
             "share of the run's CPU per request. py-spy shares the two cores, so these req/s are lower than above.",
             "",
         ]
-        regions = [spy_profile.GUNICORN, *(region for _, region in spy_profile.REGIONS), spy_profile.TORN]
         rows = []
-        for region in regions:
+        for region in spy_profile.ORDER:
             cells = [(found["shares"].get(region, 0.0), found["cpu_ms"]) for found in spy.values()]
             if any(share for share, _ in cells):
                 rows.append(

@@ -13,8 +13,6 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-# (function as py-spy names it, region): a sample belongs to the region of the innermost of these functions on its
-# stack, or to gunicorn when none is. Ordered from the outermost; each region leaves out the regions nested in it.
 # (a function, as py-spy names it with its file, and its region): a sample belongs to the region of the innermost of
 # these functions on its stack, or to gunicorn when none is. Each region leaves out the regions nested in it.
 REGIONS = [
@@ -40,6 +38,8 @@ GUNICORN = "gunicorn: reading, parsing and writing HTTP, the worker's threads"
 TORN = "not attributed: a stack py-spy read only in part"
 THREAD_STARTS = ("Thread._bootstrap (", "<module> (")
 NEEDLES = [(f";{function}:", region) for function, region in REGIONS]
+# The order the report lists them in: from the outside of a request in.
+ORDER = [GUNICORN, *(region for _, region in REGIONS), TORN]
 
 
 def record(pid: int, out: Path, *, seconds: int, rate: int = 100) -> subprocess.Popen:
@@ -70,5 +70,4 @@ def regions(raw: str) -> tuple[int, dict[str, float]]:
                 found = TORN
         counts[found] += int(count)
     total = sum(counts.values())
-    order = [GUNICORN, *(region for _, region in REGIONS), TORN]
-    return total, {region: counts[region] / total for region in order if total and counts[region]}
+    return total, {region: counts[region] / total for region in ORDER if total and counts[region]}
